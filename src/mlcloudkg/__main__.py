@@ -1,0 +1,3 @@
+from mlcloudkg.cli import main
+
+main()

@@ -1,0 +1,172 @@
+"""Build: load → validate → store → reason → downloads, cached by a hash of the sources.
+
+Each build lives in build/builds/<digest>/ (the Oxigraph store, the downloads, manifest.json). build/current is a
+symlink to the build being served; it is replaced atomically, so a reader sees the old build or the new one,
+never a half-written one. An unchanged build is found by its digest and costs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from mlcloudkg import __version__
+from mlcloudkg.config import Settings
+from mlcloudkg.dataset import assemble, passage_graphs
+from mlcloudkg.errors import BuildNotFound, ValidationFailed
+from mlcloudkg.export import write_downloads
+from mlcloudkg.sources import load_sources, sources_digest
+from mlcloudkg.validate import validate
+
+MANIFEST = "manifest.json"
+STORE_DIR = "store"
+DOWNLOADS_DIR = "downloads"
+KEEP_BUILDS = 3
+
+
+@dataclass(frozen=True)
+class Build:
+    """A finished build on disk."""
+
+    directory: Path
+    manifest: dict[str, Any]
+
+    @property
+    def digest(self) -> str:
+        return str(self.manifest["digest"])
+
+    @property
+    def store_path(self) -> Path:
+        return self.directory / STORE_DIR
+
+    @property
+    def downloads_path(self) -> Path:
+        return self.directory / DOWNLOADS_DIR
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    build: Build
+    reused: bool
+    seconds: float
+
+
+def build(settings: Settings, *, force: bool = False) -> BuildOutcome:
+    """Build the dataset from the sources, or reuse the build of identical sources."""
+    started = time.perf_counter()
+    builds = settings.build_dir / "builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    digest = sources_digest(settings)
+    target = builds / digest
+    with _exclusive(settings.build_dir / ".lock"):
+        if (target / MANIFEST).is_file() and not force:
+            _point_current(settings.build_dir, target)
+            return BuildOutcome(_read(target), True, time.perf_counter() - started)
+        staging = builds / f".staging-{digest}-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            manifest = _build_into(settings, staging, digest)
+            shutil.rmtree(target, ignore_errors=True)
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        _point_current(settings.build_dir, target)
+        _prune(builds, keep=target)
+    return BuildOutcome(Build(target, manifest), False, time.perf_counter() - started)
+
+
+def _build_into(settings: Settings, directory: Path, digest: str) -> dict[str, Any]:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[step] = round(now - clock, 3)
+        clock = now
+
+    sources = load_sources(settings)
+    lap("load")
+    violations = validate(sources)
+    lap("validate")
+    if violations:
+        raise ValidationFailed(violations)
+    directory.mkdir(parents=True)
+    store = ox.Store(str(directory / STORE_DIR))
+    assemble(store, sources)
+    lap("store")
+    downloads = write_downloads(store, directory / DOWNLOADS_DIR)
+    lap("downloads")
+    manifest = {
+        "digest": digest,
+        "mlcloudkg_version": __version__,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sources": [f.display for f in (sources.ontology, sources.shapes, *sources.data)],
+        "graphs": _graph_sizes(store),
+        "downloads": downloads,
+        "timings_seconds": timings,
+    }
+    store.flush()
+    del store  # closes the database before the directory is renamed
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def _graph_sizes(store: ox.Store) -> dict[str, int]:
+    sizes = {"default": len(list(store.quads_for_pattern(None, None, None, ox.DefaultGraph())))}
+    for graph in sorted(store.named_graphs(), key=str):
+        if isinstance(graph, ox.NamedNode) and graph not in passage_graphs(store):
+            sizes[graph.value] = len(list(store.quads_for_pattern(None, None, None, graph)))
+    sizes["passage graphs"] = len(passage_graphs(store))
+    return sizes
+
+
+def current_build(settings: Settings) -> Build:
+    """The build the service serves; raises BuildNotFound if there is none yet."""
+    current = settings.build_dir / "current"
+    if not (current / MANIFEST).is_file():
+        raise BuildNotFound(f"no built dataset in {settings.build_dir}: run `mlcloudkg build` first")
+    return _read(current.resolve())
+
+
+def _read(directory: Path) -> Build:
+    return Build(directory, json.loads((directory / MANIFEST).read_text()))
+
+
+def _point_current(build_dir: Path, target: Path) -> None:
+    link = build_dir / "current"
+    staged = build_dir / f".current-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        staged.unlink()
+    staged.symlink_to(target.relative_to(build_dir))
+    staged.replace(link)
+
+
+def _prune(builds: Path, keep: Path) -> None:
+    """Delete all but the newest builds; a server still reading an old one keeps its open files."""
+    finished = sorted((d for d in builds.iterdir() if (d / MANIFEST).is_file()), key=lambda d: d.stat().st_mtime)
+    for old in finished[:-KEEP_BUILDS]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,90 @@
+"""All settings in one place: defaults, overridden by environment variables, overridden by CLI flags.
+
+Every setting is documented in the README's "Configuration" section; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from mlcloudkg.errors import ConfigurationError
+
+ENV_PREFIX = "MLCLOUDKG_"
+
+
+def _find_project_root() -> Path:
+    """Where ontology/, data/ and queries/ live: a checkout (editable install) or the files packed in the wheel."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir.parents[1], package_dir / "resources", Path.cwd()):
+        if (candidate / "ontology" / "mlcloud.ttl").is_file():
+            return candidate
+    return package_dir.parents[1]
+
+
+def _default_build_dir(root: Path) -> Path:
+    if os.access(root, os.W_OK) and (root / "pyproject.toml").is_file():
+        return root / "build"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mlcloudkg" / "build"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of one run of the service or a command. Field names map to MLCLOUDKG_<NAME> variables."""
+
+    root: Path = field(default_factory=_find_project_root)
+    # Empty means the default: build/ in a checkout, else a per-user cache directory.
+    build_dir: Path = Path()
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+        object.__setattr__(self, "build_dir", Path(self.build_dir))
+        if self.build_dir == Path():
+            object.__setattr__(self, "build_dir", _default_build_dir(self.root))
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then MLCLOUDKG_* environment variables, then the given overrides (None means not given)."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _convert(f.name, raw, f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**{k: v for k, v in values.items() if k in {"root", "build_dir"}})
+        return replace(settings, **{k: v for k, v in values.items() if k not in {"root", "build_dir"}})
+
+
+def _convert(name: str, raw: str, annotation: object) -> object:
+    text = str(annotation)
+    try:
+        if "Path" in text:
+            return Path(raw).expanduser()
+        if text == "int":
+            return int(raw)
+        if text == "float":
+            return float(raw)
+        if text == "bool":
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+    except ValueError as error:
+        raise ConfigurationError(
+            f"environment variable {ENV_PREFIX}{name.upper()}={raw!r} is not a valid {text}: {error}"
+        ) from error
+    return raw

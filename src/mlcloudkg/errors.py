@@ -1,0 +1,68 @@
+"""Errors a user can act on. Each says what was wrong, where, and what is accepted.
+
+They are turned into exit codes in `cli` and into HTTP responses in `web.errors`, nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class MlcloudkgError(Exception):
+    """Base class of the errors we report to users instead of a traceback."""
+
+    exit_code = 1
+
+
+class ConfigurationError(MlcloudkgError):
+    """A setting (flag or MLCLOUDKG_* variable) has a value we cannot use."""
+
+    exit_code = 2
+
+
+class SourceSyntaxError(MlcloudkgError):
+    """An ontology or data file is not valid Turtle/TriG."""
+
+    exit_code = 2
+
+    def __init__(self, path: Path, line: int | None, column: int | None, message: str) -> None:
+        self.path, self.line, self.column = path, line, column
+        where = f"{path}:{line}" + (f":{column}" if column else "") if line else str(path)
+        super().__init__(
+            f"{where} — syntax error — {message} — accepted: Turtle (ontology/*.ttl) or TriG (data/*.trig), "
+            "see https://www.w3.org/TR/trig/"
+        )
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way in which the data breaks a rule: shown as file:line — resource — property — problem — accepted."""
+
+    path: str | None
+    line: int | None
+    resource: str
+    property: str | None
+    problem: str
+    accepted: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.path and self.line else (self.path or "(no file)")
+        return " — ".join([where, self.resource, self.property or "-", self.problem, f"accepted: {self.accepted}"])
+
+
+class ValidationFailed(MlcloudkgError):
+    """The data does not pass validation; nothing is built or served from it."""
+
+    exit_code = 3
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        lines = "\n".join(str(v) for v in violations)
+        super().__init__(f"{len(violations)} violation(s):\n{lines}")
+
+
+class BuildNotFound(MlcloudkgError):
+    """The service or a command needs a built dataset and there is none."""
+
+    exit_code = 4

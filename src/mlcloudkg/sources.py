@@ -1,0 +1,112 @@
+"""Load step: read the ontology, the shapes and the data files, with exact positions for syntax errors."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from mlcloudkg import __version__
+from mlcloudkg.config import Settings
+from mlcloudkg.errors import SourceSyntaxError
+
+ONTOLOGY_FILE = "mlcloud.ttl"
+SHAPES_FILE = "shapes.ttl"
+DATA_SUFFIX = ".trig"
+# Data in these formats cannot carry a named graph per passage, so its facts would have no provenance.
+OTHER_RDF_SUFFIXES = {".ttl", ".nt", ".nq", ".n3", ".rdf", ".owl", ".jsonld", ".xml"}
+
+_POSITION = re.compile(r"at line (\d+)(?: between columns (\d+) and \d+| column (\d+))?:?\s*")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One parsed file: where it is, how to name it in messages, its text and its quads."""
+
+    path: Path
+    display: str
+    text: str
+    quads: tuple[ox.Quad, ...]
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Everything a build reads. `digest` changes whenever any input or the code that builds from it does."""
+
+    ontology: SourceFile
+    shapes: SourceFile
+    data: tuple[SourceFile, ...]
+    stray_files: tuple[str, ...]
+    digest: str
+
+
+def source_paths(settings: Settings) -> list[Path]:
+    """The files a build reads, in a stable order."""
+    ontology_dir = settings.ontology_dir
+    paths = [ontology_dir / ONTOLOGY_FILE, ontology_dir / SHAPES_FILE]
+    paths += sorted(ontology_dir.glob("rules/*.rq"))
+    paths += sorted(settings.data_dir.glob(f"*{DATA_SUFFIX}"))
+    return paths
+
+
+def sources_digest(settings: Settings) -> str:
+    """A hash of every input of a build and of our version, cheap enough to compute on every start."""
+    digest = hashlib.sha256(f"mlcloudkg {__version__}\n".encode())
+    for path in source_paths(settings):
+        digest.update(path.relative_to(settings.root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def load_sources(settings: Settings) -> Sources:
+    """Parse every input file; the first syntax error stops the load with its file, line and column."""
+    ontology = _parse(settings, settings.ontology_dir / ONTOLOGY_FILE, ox.RdfFormat.TURTLE)
+    shapes = _parse(settings, settings.ontology_dir / SHAPES_FILE, ox.RdfFormat.TURTLE)
+    data = tuple(
+        _parse(settings, path, ox.RdfFormat.TRIG) for path in sorted(settings.data_dir.glob(f"*{DATA_SUFFIX}"))
+    )
+    stray = tuple(
+        _display(settings, path)
+        for path in sorted(settings.data_dir.iterdir())
+        if path.is_file() and path.suffix.lower() in OTHER_RDF_SUFFIXES
+    )
+    return Sources(ontology, shapes, data, stray, sources_digest(settings))
+
+
+def _display(settings: Settings, path: Path) -> str:
+    try:
+        return path.relative_to(settings.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _parse(settings: Settings, path: Path, rdf_format: ox.RdfFormat) -> SourceFile:
+    display = _display(settings, path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as error:
+        raise SourceSyntaxError(Path(display), None, None, "the file does not exist") from error
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise SourceSyntaxError(Path(display), line, None, "the file is not UTF-8") from error
+    try:
+        quads = tuple(ox.parse(raw, format=rdf_format, base_iri=None))
+    except SyntaxError as error:
+        raise SourceSyntaxError(Path(display), *_position(error)) from error
+    return SourceFile(path, display, text, quads)
+
+
+def _position(error: SyntaxError) -> tuple[int | None, int | None, str]:
+    message = str(error.msg if hasattr(error, "msg") else error)
+    match = _POSITION.search(message)
+    line = error.lineno or (int(match.group(1)) if match else None)
+    column = error.offset or (
+        int(match.group(2) or match.group(3)) if match and (match.group(2) or match.group(3)) else None
+    )
+    detail = _POSITION.sub("", message).removeprefix("Parser error ").strip() or message
+    return line, column, detail

@@ -1,0 +1,116 @@
+"""Lexical view of SPARQL text: tokens with their positions, after the escape processing the spec requires.
+
+The query engine parses queries; we only need to see which keywords, IRIs and braces a query contains (to refuse
+SERVICE or a FROM outside our graphs, and to place parameter bindings), without being fooled by strings, comments,
+IRIs or \\u escapes. SPARQL 1.1 §19.2 says \\uXXXX and \\UXXXXXXXX escapes are replaced *before* parsing, anywhere
+in the text, so `\\u0053ERVICE` is the keyword SERVICE.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+
+_CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+class Kind(Enum):
+    IRI = "iri"
+    PREFIXED_NAME = "prefixed name"
+    VARIABLE = "variable"
+    STRING = "string"
+    NUMBER = "number"
+    KEYWORD = "keyword"  # any bare word: SELECT, WHERE, a, true, function names...
+    PUNCTUATION = "punctuation"
+    COMMENT = "comment"
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: Kind
+    text: str
+    start: int
+    end: int
+
+    @property
+    def word(self) -> str:
+        """Upper-cased text, for case-insensitive keyword comparison."""
+        return self.text.upper()
+
+
+_PN_CHARS_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_PN_CHARS = _PN_CHARS_BASE + r"_\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
+_PN_PREFIX = rf"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+_PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
+_PN_LOCAL = rf"(?:[{_PN_CHARS_BASE}_:0-9]|{_PLX})(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?"
+
+_LEXER = re.compile(
+    "|".join(
+        [
+            r"(?P<comment>#[^\n\r]*)",
+            r"(?P<space>\s+)",
+            r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+            r'|"(?:[^"\\\n\r]|\\.)*"|\'(?:[^\'\\\n\r]|\\.)*\')',
+            r'(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)',
+            rf"(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)",
+            rf"(?P<var>[?$][{_PN_CHARS_BASE}_0-9][{_PN_CHARS_BASE}_0-9\u00b7\u0300-\u036f\u203f-\u2040]*)",
+            r"(?P<number>[+-]?(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.?\d+(?:[eE][+-]?\d+)?))",
+            rf"(?P<word>[{_PN_CHARS_BASE}_][{_PN_CHARS}]*)",
+            r"(?P<punct>\^\^|&&|\|\||!=|<=|>=|[{}()\[\];,.*/+\-=<>!|^@?])",
+            r"(?P<other>.)",
+        ]
+    ),
+    re.DOTALL,
+)
+
+_KINDS = {
+    "comment": Kind.COMMENT,
+    "string": Kind.STRING,
+    "iri": Kind.IRI,
+    "pname": Kind.PREFIXED_NAME,
+    "var": Kind.VARIABLE,
+    "number": Kind.NUMBER,
+    "word": Kind.KEYWORD,
+    "punct": Kind.PUNCTUATION,
+    "other": Kind.PUNCTUATION,
+}
+
+
+def unescape_codepoints(text: str) -> str:
+    """Apply SPARQL's \\u / \\U escapes to the whole text, as a SPARQL parser does before tokenising."""
+
+    def replace(match: re.Match[str]) -> str:
+        code = int(match.group(1) or match.group(2), 16)
+        return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else match.group(0)
+
+    return _CODEPOINT_ESCAPE.sub(replace, text)
+
+
+def tokens(text: str) -> Iterator[Token]:
+    """The tokens of `text` (already unescaped), comments included, whitespace left out."""
+    for match in _LEXER.finditer(text):
+        group = match.lastgroup
+        if group == "space" or group is None:
+            continue
+        yield Token(_KINDS[group], match.group(), match.start(), match.end())
+
+
+def top_level_where_brace(text: str) -> int | None:
+    """The offset just after the `{` that opens the outermost WHERE clause of a query, if it has one."""
+    depth = 0
+    seen_where = False
+    for token in tokens(text):
+        if token.kind is Kind.KEYWORD and token.word == "WHERE" and depth == 0:
+            seen_where = True
+        elif token.kind is Kind.PUNCTUATION and token.text == "{":
+            if depth == 0 and seen_where:
+                return token.end
+            depth += 1
+        elif token.kind is Kind.PUNCTUATION and token.text == "}":
+            depth -= 1
+    return None

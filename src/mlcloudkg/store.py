@@ -1,0 +1,73 @@
+"""Read access to a built dataset: SPARQL over the Oxigraph store, with results as plain Python values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pyoxigraph as ox
+
+from mlcloudkg.build import Build
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+Row = dict[str, Any]
+
+
+class GraphStore:
+    """A built dataset opened read-only. Several processes may open the same build at once."""
+
+    def __init__(self, build: Build) -> None:
+        self.build = build
+        self.store = ox.Store.read_only(str(build.store_path))
+
+    @property
+    def version(self) -> str:
+        """Changes with every rebuild from different sources; keys caches and ETags."""
+        return self.build.digest
+
+    def select(self, query: str) -> list[Row]:
+        """Run a SELECT query; each row maps variable names to Python values (unbound variables are left out)."""
+        results = self.store.query(query)
+        if not isinstance(results, ox.QuerySolutions):
+            raise TypeError("select() runs SELECT queries only")
+        names = [variable.value for variable in results.variables]
+        return [
+            {name: python_value(term) for name, term in zip(names, solution, strict=True) if term is not None}
+            for solution in results
+        ]
+
+    def ask(self, query: str) -> bool:
+        return bool(self.store.query(query))
+
+    def construct(self, query: str) -> Iterator[ox.Triple]:
+        results = self.store.query(query)
+        if not isinstance(results, ox.QueryTriples):
+            raise TypeError("construct() runs CONSTRUCT and DESCRIBE queries only")
+        return iter(results)
+
+
+def python_value(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Any:
+    """IRIs as str, literals as int/Decimal/float/bool/date/str by datatype, blank nodes as '_:id'."""
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if not isinstance(term, ox.Literal):
+        return str(term)
+    datatype = term.datatype.value.removeprefix(XSD)
+    try:
+        if datatype in {"integer", "int", "long", "short", "nonNegativeInteger", "positiveInteger"}:
+            return int(term.value)
+        if datatype == "decimal":
+            return Decimal(term.value)
+        if datatype in {"double", "float"}:
+            return float(term.value)
+        if datatype == "boolean":
+            return term.value in {"true", "1"}
+        if datatype == "date":
+            return dt.date.fromisoformat(term.value)
+    except ValueError:
+        return term.value
+    return term.value

@@ -1,0 +1,228 @@
+"""Validate step: every fact has provenance (checked on the quads) and the data obeys ontology/shapes.ttl (SHACL).
+
+A build stops here on the first violation, so nothing is ever served from data that fails validation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import pyoxigraph as ox
+import pyshacl
+from rdflib import RDF, BNode, Graph, Literal, Node, URIRef
+from rdflib.namespace import SH, XSD
+
+from mlcloudkg.errors import Violation
+from mlcloudkg.locate import SourceIndex
+from mlcloudkg.namespaces import MLC, compact
+from mlcloudkg.sources import SourceFile, Sources
+
+SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
+RDF_TYPE = ox.NamedNode(str(RDF.type))
+
+DESCRIBE_GRAPH = (
+    "a description of the graph in the file's default graph: <graph> a mlc:SourcedGraph ; "
+    "prov:wasDerivedFrom <source> ; mlc:sourceLocator ... ; mlc:quote ... ; mlc:asOf ... ; mlc:epistemicStatus ..."
+)
+
+
+def validate(sources: Sources) -> list[Violation]:
+    """All violations in the sources, provenance first, each with the file and line it comes from."""
+    index = SourceIndex([(f.display, f.text) for f in (sources.ontology, *sources.data)])
+    violations = [
+        Violation(
+            path,
+            None,
+            "-",
+            None,
+            "the data file is not TriG, so its facts would have no source",
+            "data files in TriG (data/*.trig), one named graph per source passage",
+        )
+        for path in sources.stray_files
+    ]
+    violations += _ontology_violations(sources.ontology, index)
+    violations += _provenance_violations(sources.data, index)
+    violations += _shacl_violations(sources, index)
+    return violations
+
+
+def _ontology_violations(ontology: SourceFile, index: SourceIndex) -> list[Violation]:
+    graphs = {q.graph_name for q in ontology.quads if not isinstance(q.graph_name, ox.DefaultGraph)}
+    return [
+        Violation(
+            ontology.display,
+            None,
+            _term(graph),
+            None,
+            "the ontology file has a named graph",
+            "plain Turtle: ontology terms belong to the ontology graph",
+        )
+        for graph in graphs
+    ]
+
+
+def _provenance_violations(files: Iterable[SourceFile], index: SourceIndex) -> list[Violation]:
+    """Facts outside described named graphs, descriptions of graphs that hold nothing, graphs split across files."""
+    violations: list[Violation] = []
+    defined_in: dict[ox.NamedNode | ox.BlankNode, list[str]] = defaultdict(list)
+    for source in files:
+        default = [q for q in source.quads if isinstance(q.graph_name, ox.DefaultGraph)]
+        graphs = {q.graph_name for q in source.quads if not isinstance(q.graph_name, ox.DefaultGraph)}
+        described = {q.subject for q in default if q.predicate == RDF_TYPE and q.object == SOURCED_GRAPH}
+        for graph in graphs:
+            defined_in[graph].append(source.display)
+        for graph in sorted(graphs - described, key=str):
+            violations.append(
+                _at(
+                    index,
+                    source,
+                    graph,
+                    None,
+                    problem="the named graph has no description, so its facts have no provenance",
+                    accepted=DESCRIBE_GRAPH,
+                )
+            )
+        for graph in sorted(described - graphs, key=str):
+            violations.append(
+                _at(
+                    index,
+                    source,
+                    graph,
+                    None,
+                    problem="the graph is described but holds no facts",
+                    accepted="a named graph block <graph> { ... } with the facts of the passage",
+                )
+            )
+        for quad in _unsourced(default, described):
+            violations.append(
+                _at(
+                    index,
+                    source,
+                    quad.subject,
+                    quad.predicate,
+                    problem="a fact outside any named graph has no provenance",
+                    accepted="the fact inside the named graph of the passage that states it",
+                )
+            )
+    for graph, paths in defined_in.items():
+        if len(paths) > 1:
+            violations.append(
+                Violation(
+                    paths[1],
+                    None,
+                    _term(graph),
+                    None,
+                    f"the graph is also defined in {paths[0]}",
+                    "each graph in one file: one passage, one graph",
+                )
+            )
+    return violations
+
+
+def _unsourced(default: list[ox.Quad], described: set[ox.NamedNode | ox.BlankNode]) -> list[ox.Quad]:
+    """Default-graph statements that are not about a described graph, its sources or what those refer to."""
+    reachable: set[object] = set(described)
+    frontier = list(described)
+    by_subject: dict[object, list[ox.Quad]] = defaultdict(list)
+    for quad in default:
+        by_subject[quad.subject].append(quad)
+    while frontier:
+        for quad in by_subject.get(frontier.pop(), []):
+            if isinstance(quad.object, ox.NamedNode | ox.BlankNode) and quad.object not in reachable:
+                reachable.add(quad.object)
+                frontier.append(quad.object)
+    return [q for q in default if q.subject not in reachable]
+
+
+def _shacl_violations(sources: Sources, index: SourceIndex) -> list[Violation]:
+    data = Graph()
+    for source in (sources.ontology, *sources.data):
+        data.parse(data=_ntriples(source.quads), format="nt")
+    shapes = Graph().parse(data=_ntriples(sources.shapes.quads), format="nt")
+    conforms, report, _ = pyshacl.validate(
+        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=False
+    )
+    if conforms:
+        return []
+    assert isinstance(report, Graph)
+    shapes_and_report = shapes + report
+    violations = [
+        _shacl_violation(result, data, shapes_and_report, index)
+        for result in report.subjects(RDF.type, SH.ValidationResult)
+    ]
+    return sorted(set(violations), key=lambda v: (v.path or "", v.line or 0, v.resource, v.problem))
+
+
+def _shacl_violation(result: Node, data: Graph, graph: Graph, index: SourceIndex) -> Violation:
+    focus = graph.value(result, SH.focusNode)
+    path = graph.value(result, SH.resultPath)
+    value = graph.value(result, SH.value)
+    problem = str(graph.value(result, SH.resultMessage) or "does not conform")
+    accepted = None
+    for shape in (graph.value(result, SH.sourceConstraint), graph.value(result, SH.sourceShape)):
+        if shape is not None and graph.value(shape, SH.description) is not None:
+            accepted = str(graph.value(shape, SH.description))
+            break
+    if value is not None and value != focus:
+        problem += f" (got {_show(value)})"
+    subject, prop, shown = _anchor(data, focus, path)
+    location = index.locate(
+        str(subject), str(prop) if prop else None, str(value) if isinstance(value, Literal) else None
+    )
+    return Violation(
+        location.path if location else None,
+        location.line if location else None,
+        shown,
+        compact(str(path)) if isinstance(path, URIRef) else None,
+        problem,
+        accepted or "see ontology/shapes.ttl",
+    )
+
+
+def _anchor(data: Graph, focus: Node | None, path: Node | None) -> tuple[Node | None, Node | None, str]:
+    """For a blank node, the named resource and property that lead to it, which is what a reader can find."""
+    if not isinstance(focus, BNode):
+        return focus, path if isinstance(path, URIRef) else None, _show(focus)
+    trail: list[str] = []
+    node: Node = focus
+    for _ in range(5):
+        parent = next(iter(data.subject_predicates(node)), None)
+        if parent is None:
+            break
+        trail.insert(0, compact(str(parent[1])))
+        node = parent[0]
+        if not isinstance(node, BNode):
+            return node, parent[1], " / ".join([_show(node), *trail, "[ ]"])
+    return None, None, "[ ]"
+
+
+def _at(
+    index: SourceIndex, source: SourceFile, subject: object, prop: object, *, problem: str, accepted: str
+) -> Violation:
+    location = index.locate(_iri(subject), _iri(prop))
+    line = location.line if location and location.path == source.display else None
+    return Violation(source.display, line, _term(subject), _term(prop) if prop else None, problem, accepted)
+
+
+def _iri(term: object) -> str | None:
+    return term.value if isinstance(term, ox.NamedNode) else None
+
+
+def _term(term: object) -> str:
+    return compact(term.value) if isinstance(term, ox.NamedNode) else str(term)
+
+
+def _show(node: Node | None) -> str:
+    if isinstance(node, URIRef):
+        return compact(str(node))
+    if isinstance(node, Literal):
+        if node.datatype is None or node.datatype == XSD.string:
+            return f'"{node}"'
+        return f"{node} ({compact(str(node.datatype))})"
+    return "[ ]" if isinstance(node, BNode) else str(node)
+
+
+def _ntriples(quads: Iterable[ox.Quad]) -> str:
+    triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")

@@ -1,0 +1,60 @@
+"""`mlcloudkg build`: cached by the sources' hash, atomic, and its downloads hold the graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyoxigraph as ox
+import rdflib
+
+from mlcloudkg.build import build, current_build
+from mlcloudkg.config import Settings
+from mlcloudkg.export import DOWNLOADS
+from mlcloudkg.namespaces import GRAPH_ASSERTED, GRAPH_PROVENANCE, KG, MLC
+
+
+def test_an_unchanged_build_is_reused(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    first = build(settings)
+    again = build(settings)
+    assert not first.reused and again.reused
+    assert again.build.directory == first.build.directory
+    assert again.seconds < first.seconds / 10
+
+
+def test_a_changed_source_makes_a_new_build(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    first = build(settings).build
+    path = settings.data_dir / "article-colab-vs-gradient-2020-12-17.trig"
+    path.write_text(path.read_text().replace('schema:name "Deepnote" ;', 'schema:name "Deepnote Inc." ;'))
+    second = build(settings).build
+    assert second.digest != first.digest
+    assert current_build(settings).directory == second.directory
+
+
+def test_every_download_parses_back(settings: Settings, kg) -> None:
+    downloads = current_build(settings).downloads_path
+    for download in DOWNLOADS:
+        path = downloads / download.filename
+        parsed = list(ox.parse(path=str(path), format=download.rdf_format))
+        if download.filename == "mlcloudkg-inferred.ttl":
+            continue  # its size depends on the reasoner, tested there
+        assert parsed, download.filename
+
+
+def test_the_turtle_download_holds_the_asserted_facts(settings: Settings, kg) -> None:
+    downloads = current_build(settings).downloads_path
+    graph = rdflib.Graph().parse(downloads / "mlcloudkg-asserted.ttl")
+    assert (KG["colab-free-runtime"], MLC.gpuModel, KG["nvidia-tesla-t4"]) in graph
+    assert len(graph) == current_build(settings).manifest["graphs"][str(GRAPH_ASSERTED)]
+
+
+def test_the_trig_download_keeps_each_passage_graph(settings: Settings, kg) -> None:
+    downloads = current_build(settings).downloads_path
+    dataset = rdflib.Dataset()
+    dataset.parse(downloads / "mlcloudkg.trig", format="trig")
+    runtime_row = rdflib.URIRef("https://w3id.org/mlcloudkg/source/colab-vs-gradient-2020-12-17/free-runtimes-runtime")
+    graph = dataset.graph(runtime_row)
+    assert (KG["colab-free-runtime"], MLC.maxSessionDuration, KG["colab-free-runtime-max-session"]) in graph
+    provenance = dataset.graph(rdflib.URIRef(str(GRAPH_PROVENANCE)))
+    assert (runtime_row, MLC.quote, rdflib.Literal("|Runtime|Up to 12 hours|Up to 6 hours|")) in provenance

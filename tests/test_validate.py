@@ -1,0 +1,174 @@
+"""`mlcloudkg validate` and the build refuse broken data with one clear message per problem, and change nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from mlcloudkg.build import build, current_build
+from mlcloudkg.config import Settings
+from mlcloudkg.errors import SourceSyntaxError, ValidationFailed
+from mlcloudkg.sources import load_sources
+from mlcloudkg.validate import validate
+
+ARTICLE = "article-colab-vs-gradient-2020-12-17.trig"
+HARDWARE = "gpu-hardware.trig"
+
+
+def edit(settings: Settings, filename: str, old: str, new: str) -> None:
+    path = settings.data_dir / filename
+    text = path.read_text()
+    assert text.count(old) == 1, f"the edit must hit exactly one place: {old!r}"
+    path.write_text(text.replace(old, new))
+
+
+def line_of(settings: Settings, filename: str, fragment: str) -> int:
+    lines = (settings.data_dir / filename).read_text().splitlines()
+    return next(number for number, line in enumerate(lines, start=1) if fragment in line)
+
+
+def violations_of(settings: Settings) -> list[str]:
+    return [str(v) for v in validate(load_sources(settings))]
+
+
+def test_the_real_data_is_valid(settings: Settings) -> None:
+    assert validate(load_sources(settings)) == []
+
+
+def test_a_syntax_error_names_file_line_and_column(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    edit(settings, HARDWARE, 'schema:name "Tesla T4" ;', 'schema:name "Tesla T4"')
+    with pytest.raises(SourceSyntaxError) as caught:
+        load_sources(settings)
+    expected_line = line_of(settings, HARDWARE, 'schema:name "Tesla T4"') + 1
+    assert re.match(rf"data/{HARDWARE}:{expected_line}:\d+ — syntax error — .+ — accepted: ", str(caught.value))
+
+
+def test_a_negative_price_is_refused_at_its_line(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    edit(settings, ARTICLE, "schema:price 3.88 ;", "schema:price -3.88 ;")
+    line = line_of(settings, ARTICLE, "schema:price -3.88")
+    assert violations_of(settings) == [
+        f"data/{ARTICLE}:{line} — kg:google-one-200gb-price — schema:price — the price is negative "
+        "(got -3.88 (xsd:decimal)) — accepted: a price ≥ 0"
+    ]
+
+
+def test_an_unknown_currency_is_refused(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    edit(
+        settings,
+        ARTICLE,
+        'schema:price 75 ; schema:priceCurrency "USD"',
+        'schema:price 75 ; schema:priceCurrency "XYZ"',
+    )
+    [violation] = violations_of(settings)
+    line = line_of(settings, ARTICLE, '"XYZ"')
+    assert violation.startswith(f"data/{ARTICLE}:{line} — kg:blobcity-gpu-price — schema:priceCurrency — ")
+    assert '(got "XYZ")' in violation and "ISO 4217" in violation
+
+
+def test_a_wrong_datatype_is_refused(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    edit(settings, ARTICLE, "mlc:cpuCoreCount 2 ;", 'mlc:cpuCoreCount "two" ;')
+    [violation] = violations_of(settings)
+    assert (
+        " — kg:colab-free-runtime — mlc:cpuCoreCount — the CPU core count is not a single non-negative integer"
+        ' (got "two") — accepted: one xsd:integer ≥ 0' in violation
+    )
+
+
+def test_an_unknown_unit_is_refused(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    edit(
+        settings,
+        ARTICLE,
+        'schema:maxValue 12 ; schema:unitCode "HUR"',
+        'schema:maxValue 12 ; schema:unitCode "HOURS"',
+    )
+    found = violations_of(settings)
+    assert any("kg:colab-free-runtime-max-session — schema:unitCode — the unit is not a known unit" in v for v in found)
+    assert all(f"data/{ARTICLE}:" in v for v in found)
+
+
+def test_a_graph_without_a_source_is_refused(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    edit(
+        settings,
+        ARTICLE,
+        """art:features-cli a mlc:SourcedGraph ;
+    prov:wasDerivedFrom src:colab-vs-gradient-2020-12-17 ;""",
+        "art:features-cli a mlc:SourcedGraph ;",
+    )
+    [violation] = violations_of(settings)
+    assert "features-cli> — prov:wasDerivedFrom — the graph does not say which source it comes from" in violation
+
+
+def test_a_graph_without_a_date_is_refused(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    edit(
+        settings,
+        ARTICLE,
+        """    mlc:quote "|CLI|❌|✔️|" ;
+    mlc:asOf "2020-12-17"^^xsd:date ;""",
+        """    mlc:quote "|CLI|❌|✔️|" ;""",
+    )
+    [violation] = violations_of(settings)
+    assert "features-cli> — - — the graph does not say when its facts held" in violation
+
+
+def test_a_fact_outside_any_named_graph_is_refused(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    edit(
+        settings,
+        ARTICLE,
+        "kg:machinelearning-sg a schema:Organization ;",
+        "kg:google-colab mlc:hasFeature mlc:ModelDeployment .\n\nkg:machinelearning-sg a schema:Organization ;",
+    )
+    line = line_of(settings, ARTICLE, "kg:google-colab mlc:hasFeature mlc:ModelDeployment .")
+    found = violations_of(settings)
+    assert (
+        f"data/{ARTICLE}:{line} — kg:google-colab — mlc:hasFeature — a fact outside any named graph has no "
+        "provenance — accepted: the fact inside the named graph of the passage that states it" in found
+    )
+
+
+def test_a_graph_without_a_description_is_refused(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    path = settings.data_dir / "extra.trig"
+    path.write_text(
+        "@prefix kg: <https://w3id.org/mlcloudkg/id/> .\n"
+        '<https://example.org/g> { kg:google-colab <https://schema.org/name> "Colab" . }\n'
+    )
+    found = violations_of(settings)
+    assert any(v.startswith("data/extra.trig") and "the named graph has no description" in v for v in found)
+
+
+def test_data_in_plain_turtle_is_refused(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    (settings.data_dir / "facts.ttl").write_text("<https://example.org/a> <https://example.org/b> 1 .\n")
+    assert any(v.startswith("data/facts.ttl — ") and "not TriG" in v for v in violations_of(settings))
+
+
+def test_several_problems_are_all_reported(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    edit(settings, ARTICLE, "schema:price 3.88 ;", "schema:price -3.88 ;")
+    edit(
+        settings,
+        ARTICLE,
+        'schema:price 75 ; schema:priceCurrency "USD"',
+        'schema:price 75 ; schema:priceCurrency "XYZ"',
+    )
+    assert len(violations_of(settings)) == 2
+
+
+def test_a_failed_build_changes_nothing(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    good = build(settings).build
+    edit(settings, ARTICLE, "schema:price 3.88 ;", "schema:price -3.88 ;")
+    with pytest.raises(ValidationFailed):
+        build(settings)
+    assert current_build(settings).directory == good.directory
+    assert not any(p.name.startswith(".staging") for p in (settings.build_dir / "builds").iterdir())
