@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mlcloudkg.build import build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import MlcloudkgError
+from mlcloudkg.namespaces import GRAPH_ONTOLOGY, KG, MLC, PREFIXES, compact
 from mlcloudkg.queries import NamedQuery, load_catalog
+from mlcloudkg.reasoning.explain import Explainer, Explanation
+from mlcloudkg.reasoning.rules import RuleSet
 from mlcloudkg.store import GraphStore, Row
 
 
 class UnknownQuery(MlcloudkgError):
+    exit_code = 2
+
+
+class UnknownName(MlcloudkgError):
+    """A resource, class or prefix that the graph does not know."""
+
     exit_code = 2
 
 
@@ -26,6 +36,9 @@ class KnowledgeGraph:
         self.store = store
         self.settings = settings
         self.catalog, self.catalog_problems = load_catalog(settings.queries_dir)
+        self.rules = RuleSet.from_json(store.build.rules_path.read_text())
+        self.explainer = Explainer(self.rules, store.select_terms)
+        self._hypotheticals: dict[tuple[tuple[str, str], ...], GraphStore] = {}
 
     @classmethod
     def embedded(cls, settings: Settings | None = None, *, rebuild: bool = True) -> KnowledgeGraph:
@@ -48,6 +61,59 @@ class KnowledgeGraph:
         except KeyError:
             known = ", ".join(sorted(self.catalog))
             raise UnknownQuery(f"no named query {name!r} — accepted: one of {known}") from None
+
+    def resolve(self, name: str, default_namespace: str) -> str:
+        """An IRI from an IRI, a prefixed name (kg:google-colab) or a bare local name (google-colab)."""
+        if re.match(r"^[a-z][a-z0-9+.-]*://", name):
+            return name
+        prefix, colon, local = name.partition(":")
+        if colon:
+            if prefix not in PREFIXES:
+                raise UnknownName(
+                    f"unknown prefix {prefix!r} in {name!r} — accepted: an IRI, a prefixed name with "
+                    f"one of {', '.join(PREFIXES)}, or a bare name"
+                )
+            return PREFIXES[prefix] + local
+        return default_namespace + name
+
+    def explain(self, resource: str, capability: str, **parameters: Any) -> Explanation:
+        """Whether `resource` has `capability`, with the proof down to its sources or the condition that fails.
+
+        Names may be IRIs, prefixed names or bare names (kg: for resources, mlc: for capabilities)."""
+        resource_iri = self.resolve(resource, str(KG))
+        capability_iri = self.resolve(capability, str(MLC))
+        if capability_iri not in self.rules.labels:
+            known = ", ".join(sorted(compact(c) for c in self.capabilities_known()))
+            raise UnknownName(f"{capability!r} is not a class of the ontology — accepted: {known}")
+        if not self.store.ask(f"ASK {{ <{resource_iri}> ?p ?o }}"):
+            raise UnknownName(f"{resource!r} is not a resource of the graph ({resource_iri})")
+        given = {k: str(v) for k, v in parameters.items() if v is not None}
+        explainer = Explainer(self.rules, self._hypothetical(given).select_terms) if given else self.explainer
+        return explainer.explain(resource_iri, capability_iri, given)
+
+    def _hypothetical(self, parameters: dict[str, str]) -> GraphStore:
+        """The closure the rules give with other thresholds than the build's (e.g. sessions of 24 hours)."""
+        key = tuple(sorted(parameters.items()))
+        if key not in self._hypotheticals:
+            self._hypotheticals[key] = self.store.rematerialized(self.rules, parameters)
+        return self._hypotheticals[key]
+
+    def capabilities_known(self) -> list[str]:
+        """The capability classes of the ontology (those with an mlc:capabilityGroup)."""
+        rows = self.store.select(
+            f"SELECT ?class WHERE {{ GRAPH <{GRAPH_ONTOLOGY}> "
+            f"{{ ?class <{MLC.capabilityGroup}> ?group }} }} ORDER BY ?class"
+        )
+        return [row["class"] for row in rows]
+
+    def capabilities(self, resource: str) -> list[str]:
+        """The capability classes `resource` belongs to."""
+        iri = self.resolve(resource, str(KG))
+        rows = self.store.select(
+            f"SELECT ?class WHERE {{ <{iri}> a ?class . GRAPH <{GRAPH_ONTOLOGY}> "
+            f"{{ ?class <{MLC.capabilityGroup}> ?group }} }} ORDER BY ?class"
+        )
+        return [row["class"] for row in rows]
 
     def named(self, name: str, **parameters: Any) -> list[Row]:
         """Run a query of queries/ by name, with its parameters as keyword arguments."""

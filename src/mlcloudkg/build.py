@@ -26,10 +26,13 @@ from mlcloudkg.config import Settings
 from mlcloudkg.dataset import assemble, passage_graphs
 from mlcloudkg.errors import BuildNotFound, ValidationFailed
 from mlcloudkg.export import write_downloads
-from mlcloudkg.sources import load_sources, sources_digest
+from mlcloudkg.reasoning.materialize import materialize
+from mlcloudkg.reasoning.rules import compile_rules
+from mlcloudkg.sources import load_sources, sources_digest, to_rdflib
 from mlcloudkg.validate import validate
 
 MANIFEST = "manifest.json"
+RULES = "rules.json"
 STORE_DIR = "store"
 DOWNLOADS_DIR = "downloads"
 KEEP_BUILDS = 3
@@ -53,6 +56,10 @@ class Build:
     @property
     def downloads_path(self) -> Path:
         return self.directory / DOWNLOADS_DIR
+
+    @property
+    def rules_path(self) -> Path:
+        return self.directory / RULES
 
 
 @dataclass(frozen=True)
@@ -103,32 +110,47 @@ def _build_into(settings: Settings, directory: Path, digest: str) -> dict[str, A
     if violations:
         raise ValidationFailed(violations)
     directory.mkdir(parents=True)
-    store = ox.Store(str(directory / STORE_DIR))
+    # Reason in memory (many small queries), then write the finished dataset to disk in one bulk load.
+    store = ox.Store()
     assemble(store, sources)
     lap("store")
+    rules = compile_rules(to_rdflib(sources.ontology.quads), settings.ontology_dir / "rules", settings.root)
+    reasoning = materialize(store, rules)
+    lap("reason")
+    (directory / RULES).write_text(rules.to_json())
     downloads = write_downloads(store, directory / DOWNLOADS_DIR)
     lap("downloads")
+    disk = ox.Store(str(directory / STORE_DIR))
+    disk.bulk_extend(store)
+    disk.flush()
+    del disk  # closes the database before the directory is renamed
+    lap("write store")
     manifest = {
         "digest": digest,
         "mlcloudkg_version": __version__,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sources": [f.display for f in (sources.ontology, sources.shapes, *sources.data)],
         "graphs": _graph_sizes(store),
+        "passage_graphs": len(passage_graphs(store)),
         "downloads": downloads,
+        "reasoning": {
+            "inferred": reasoning.inferred,
+            "rounds": reasoning.rounds,
+            "seconds": reasoning.seconds,
+            "rules_run": reasoning.rules_run,
+        },
         "timings_seconds": timings,
     }
-    store.flush()
-    del store  # closes the database before the directory is renamed
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
 def _graph_sizes(store: ox.Store) -> dict[str, int]:
-    sizes = {"default": len(list(store.quads_for_pattern(None, None, None, ox.DefaultGraph())))}
+    """Triples in the default graph and in every named graph, for the manifest and the service description."""
+    sizes = {"default": sum(1 for _ in store.quads_for_pattern(None, None, None, ox.DefaultGraph()))}
     for graph in sorted(store.named_graphs(), key=str):
-        if isinstance(graph, ox.NamedNode) and graph not in passage_graphs(store):
-            sizes[graph.value] = len(list(store.quads_for_pattern(None, None, None, graph)))
-    sizes["passage graphs"] = len(passage_graphs(store))
+        if isinstance(graph, ox.NamedNode):
+            sizes[graph.value] = sum(1 for _ in store.quads_for_pattern(None, None, None, graph))
     return sizes
 
 

@@ -7,7 +7,7 @@ of all of them, stored once so that each triple appears once in answers (Oxigrap
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import pyoxigraph as ox
 
@@ -38,14 +38,7 @@ def _layout(sources: Sources) -> Iterator[ox.Quad]:
                 yield from _copies(quad, ASSERTED)
 
 
-def add_inferred(store: ox.Store, triples: Iterable[ox.Triple]) -> int:
-    """Publish derived triples in graph:inferred and the default graph; returns how many were added."""
-    quads = [copy for triple in triples for copy in _copies(triple, INFERRED)]
-    store.bulk_extend(quads)
-    return len(quads) // 2
-
-
-def _copies(statement: ox.Quad | ox.Triple, graph: ox.NamedNode) -> Iterator[ox.Quad]:
+def _copies(statement: ox.Quad, graph: ox.NamedNode) -> Iterator[ox.Quad]:
     yield ox.Quad(statement.subject, statement.predicate, statement.object, graph)
     yield ox.Quad(statement.subject, statement.predicate, statement.object, DEFAULT)
 

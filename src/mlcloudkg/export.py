@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ def write_downloads(store: ox.Store, directory: Path) -> dict[str, dict[str, obj
             statements = _quads(store) if download.is_dataset else _triples(store, download.graphs)
             ox.serialize(statements, str(path), download.rdf_format, prefixes=PREFIXES)
         data = path.read_bytes()
+        # Served as is to clients that accept gzip: compressed once here, not on every request.
+        (directory / (download.filename + ".gz")).write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
         written[download.filename] = {
             "title": download.title,
             "media_type": download.media_type,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
+from rdflib import Graph
 
 from mlcloudkg import __version__
 from mlcloudkg.config import Settings
@@ -53,10 +55,12 @@ def source_paths(settings: Settings) -> list[Path]:
 
 
 def sources_digest(settings: Settings) -> str:
-    """A hash of every input of a build and of our version, cheap enough to compute on every start."""
+    """A hash of every input of a build and of the code that builds from it, cheap enough for every start."""
     digest = hashlib.sha256(f"mlcloudkg {__version__}\n".encode())
-    for path in source_paths(settings):
-        digest.update(path.relative_to(settings.root).as_posix().encode() + b"\0")
+    package = Path(__file__).parent
+    for path in [*source_paths(settings), *sorted(package.rglob("*.py"))]:
+        name = path.relative_to(package) if path.is_relative_to(package) else path.relative_to(settings.root)
+        digest.update(name.as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -110,3 +114,9 @@ def _position(error: SyntaxError) -> tuple[int | None, int | None, str]:
     )
     detail = _POSITION.sub("", message).removeprefix("Parser error ").strip() or message
     return line, column, detail
+
+
+def to_rdflib(quads: Iterable[ox.Quad]) -> Graph:
+    """The quads' triples as an rdflib Graph (for pySHACL and owlrl, which work on rdflib)."""
+    triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+    return Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), format="nt")

@@ -114,3 +114,62 @@ def top_level_where_brace(text: str) -> int | None:
         elif token.kind is Kind.PUNCTUATION and token.text == "}":
             depth -= 1
     return None
+
+
+def where_clause_span(text: str) -> tuple[int, int] | None:
+    """Offsets of the content of the outermost WHERE { ... } (between its braces)."""
+    start = top_level_where_brace(text)
+    if start is None:
+        return None
+    depth = 1
+    for token in tokens(text[start:]):
+        if token.kind is Kind.PUNCTUATION and token.text == "{":
+            depth += 1
+        elif token.kind is Kind.PUNCTUATION and token.text == "}":
+            depth -= 1
+            if depth == 0:
+                return start, start + token.start
+    return None
+
+
+def top_level_filter_spans(group: str) -> list[tuple[int, int]]:
+    """Offsets of the FILTER and MINUS clauses written directly in a group pattern (not nested in braces)."""
+    spans: list[tuple[int, int]] = []
+    found = list(tokens(group))
+    depth = 0
+    index = 0
+    while index < len(found):
+        token = found[index]
+        if token.kind is Kind.PUNCTUATION and token.text in "{(":
+            depth += 1
+        elif token.kind is Kind.PUNCTUATION and token.text in "})":
+            depth -= 1
+        elif token.kind is Kind.KEYWORD and token.word in {"FILTER", "MINUS"} and depth == 0:
+            end, inner = index + 1, 0
+            while end < len(found):
+                current = found[end]
+                if current.kind is Kind.PUNCTUATION and current.text in "{(":
+                    inner += 1
+                elif current.kind is Kind.PUNCTUATION and current.text in "})":
+                    inner -= 1
+                    if inner == 0:
+                        break
+                end += 1
+            spans.append((token.start, found[min(end, len(found) - 1)].end))
+            index = end
+        index += 1
+    return spans
+
+
+def top_level_filters(group: str) -> list[str]:
+    """The FILTER and MINUS clauses written directly in a group pattern, as written (whitespace collapsed)."""
+    return [" ".join(group[start:end].split()) for start, end in top_level_filter_spans(group)]
+
+
+def without_top_level_filters(group: str) -> str:
+    """The group pattern without its own FILTER and MINUS clauses (to see the values a failing one tests)."""
+    kept, position = [], 0
+    for start, end in top_level_filter_spans(group):
+        kept.append(group[position:start])
+        position = end
+    return "".join(kept) + group[position:]

@@ -10,6 +10,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from mlcloudkg.build import Build
+from mlcloudkg.dataset import ASSERTED, DEFAULT, ONTOLOGY, PROVENANCE, passage_graphs
+from mlcloudkg.reasoning.materialize import materialize
+from mlcloudkg.reasoning.rules import RuleSet
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 Row = dict[str, Any]
@@ -18,9 +21,23 @@ Row = dict[str, Any]
 class GraphStore:
     """A built dataset opened read-only. Several processes may open the same build at once."""
 
-    def __init__(self, build: Build) -> None:
+    def __init__(self, build: Build, store: ox.Store | None = None) -> None:
         self.build = build
-        self.store = ox.Store.read_only(str(build.store_path))
+        self.store = store if store is not None else ox.Store.read_only(str(build.store_path))
+
+    def rematerialized(self, rules: RuleSet, parameters: dict[str, str]) -> GraphStore:
+        """An in-memory copy of the asserted data with the rules re-run under other parameters."""
+        copy = ox.Store()
+        for graph in (ASSERTED, ONTOLOGY, PROVENANCE, *passage_graphs(self.store)):
+            quads = list(self.store.quads_for_pattern(None, None, None, graph))
+            copy.bulk_extend(quads)
+            copy.bulk_extend(
+                ox.Quad(q.subject, q.predicate, q.object, DEFAULT)
+                for q in quads
+                if graph in (ASSERTED, ONTOLOGY, PROVENANCE)
+            )
+        materialize(copy, rules, parameters)
+        return GraphStore(self.build, copy)
 
     @property
     def version(self) -> str:
@@ -36,6 +53,16 @@ class GraphStore:
         return [
             {name: python_value(term) for name, term in zip(names, solution, strict=True) if term is not None}
             for solution in results
+        ]
+
+    def select_terms(self, query: str) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
+        """Run a SELECT query; rows map variable names to RDF terms (for code that needs exact terms)."""
+        results = self.store.query(query)
+        if not isinstance(results, ox.QuerySolutions):
+            raise TypeError("select_terms() runs SELECT queries only")
+        names = [variable.value for variable in results.variables]
+        return [
+            {name: term for name, term in zip(names, solution, strict=True) if term is not None} for solution in results
         ]
 
     def ask(self, query: str) -> bool:

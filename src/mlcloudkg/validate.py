@@ -16,7 +16,7 @@ from rdflib.namespace import SH, XSD
 from mlcloudkg.errors import Violation
 from mlcloudkg.locate import SourceIndex
 from mlcloudkg.namespaces import MLC, compact
-from mlcloudkg.sources import SourceFile, Sources
+from mlcloudkg.sources import SourceFile, Sources, to_rdflib
 
 SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
 RDF_TYPE = ox.NamedNode(str(RDF.type))
@@ -136,10 +136,8 @@ def _unsourced(default: list[ox.Quad], described: set[ox.NamedNode | ox.BlankNod
 
 
 def _shacl_violations(sources: Sources, index: SourceIndex) -> list[Violation]:
-    data = Graph()
-    for source in (sources.ontology, *sources.data):
-        data.parse(data=_ntriples(source.quads), format="nt")
-    shapes = Graph().parse(data=_ntriples(sources.shapes.quads), format="nt")
+    data = to_rdflib(q for source in (sources.ontology, *sources.data) for q in source.quads)
+    shapes = to_rdflib(sources.shapes.quads)
     conforms, report, _ = pyshacl.validate(
         data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=False
     )
@@ -221,8 +219,3 @@ def _show(node: Node | None) -> str:
             return f'"{node}"'
         return f"{node} ({compact(str(node.datatype))})"
     return "[ ]" if isinstance(node, BNode) else str(node)
-
-
-def _ntriples(quads: Iterable[ox.Quad]) -> str:
-    triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
