@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.config import Settings
@@ -44,3 +51,60 @@ def project_copy(tmp_path: Path) -> Callable[[], Settings]:
 @pytest.fixture(scope="session")
 def article_text() -> str:
     return ARTICLE_COPY.read_text(encoding="utf-8")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LiveServer:
+    """`mlcloudkg serve` in a subprocess on a loopback port, as users run it."""
+
+    def __init__(self, settings: Settings, *options: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = settings.build_dir / f"serve-{self.port}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "mlcloudkg",
+            "--root",
+            str(settings.root),
+            "--build-dir",
+            str(settings.build_dir),
+            "serve",
+            "--port",
+            str(self.port),
+            *options,
+        ]
+        environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(settings.build_dir / f"metrics-{self.port}")}
+        Path(environment["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(command, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=environment)
+        self.wait_until_up()
+
+    def wait_until_up(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the server did not come up: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings, kg: KnowledgeGraph) -> Iterator[LiveServer]:
+    """One live server for the session: 1 worker, 2 evaluators, a 3 s query timeout (to test timeouts quickly)."""
+    live = LiveServer(settings, "--workers", "1", "--evaluators", "2", "--query-timeout", "3")
+    yield live
+    live.stop()

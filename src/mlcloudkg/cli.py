@@ -46,7 +46,41 @@ def build(settings: Settings, force: bool) -> None:
     manifest = outcome.build.manifest
     click.echo(f"{state}: {outcome.build.directory} (digest {outcome.build.digest}, {outcome.seconds:.2f} s)")
     for graph, size in manifest["graphs"].items():
-        click.echo(f"  {graph}: {size}")
+        if not graph.startswith("https://w3id.org/mlcloudkg/source/"):
+            click.echo(f"  {graph}: {size}")
+    click.echo(f"  {manifest['passage_graphs']} passage graphs")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on [env MLCLOUDKG_HOST; default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [env MLCLOUDKG_PORT; default 5000].")
+@click.option("--workers", type=int, default=None, help="Web worker processes [env MLCLOUDKG_WORKERS; default 2].")
+@click.option(
+    "--threads", type=int, default=None, help="Request threads per worker [env MLCLOUDKG_THREADS; default 8]."
+)
+@click.option(
+    "--evaluators",
+    type=int,
+    default=None,
+    help="Query evaluation processes per worker [env MLCLOUDKG_EVALUATORS; default 2].",
+)
+@click.option(
+    "--query-timeout",
+    type=float,
+    default=None,
+    help="Seconds a query may run before it is stopped [env MLCLOUDKG_QUERY_TIMEOUT; default 10].",
+)
+@click.pass_obj
+def serve(settings: Settings, **options: object) -> None:
+    """Serve the SPARQL endpoint, downloads, health and metrics (gunicorn) until stopped with Ctrl-C or SIGTERM.
+
+    Builds first if the sources changed; if they do not build, serves the last good build and says so on /healthz.
+    Every limit is a setting: see the README's "Configuration"."""
+    from dataclasses import replace
+
+    from mlcloudkg.serve import serve as run
+
+    run(replace(settings, **{k: v for k, v in options.items() if v is not None}))
 
 
 @cli.command()
@@ -76,6 +110,56 @@ def tables(settings: Settings) -> None:
     from mlcloudkg.tables import article_tables
 
     click.echo(article_tables(KnowledgeGraph.embedded(settings)), nl=False)
+
+
+@cli.command()
+@click.argument("resource")
+@click.argument("capability")
+@click.option(
+    "--param",
+    "parameters",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A rule parameter other than its default, e.g. min_session_hours=24 (repeatable).",
+)
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def explain(settings: Settings, resource: str, capability: str, parameters: tuple[str, ...], output: str) -> None:
+    """Whether RESOURCE has CAPABILITY, and why: the proof down to the sources, or the condition that fails.
+
+    RESOURCE and CAPABILITY are IRIs, prefixed names or bare names, e.g.
+
+        mlcloudkg explain google-colab FreePrivateGPUNotebookService
+
+    `mlcloudkg capabilities` lists the capabilities."""
+    import json
+
+    from mlcloudkg.api import KnowledgeGraph
+
+    given = {}
+    for item in parameters:
+        name, equals, value = item.partition("=")
+        if not equals:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
+        given[name] = value
+    explanation = KnowledgeGraph.embedded(settings).explain(resource, capability, **given)
+    click.echo(
+        json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False) if output == "json" else explanation.to_text()
+    )
+
+
+@cli.command()
+@click.argument("resource", required=False)
+@click.pass_obj
+def capabilities(settings: Settings, resource: str | None) -> None:
+    """List the capabilities (with RESOURCE: those it has)."""
+    from mlcloudkg.api import KnowledgeGraph
+    from mlcloudkg.namespaces import compact
+
+    kg = KnowledgeGraph.embedded(settings)
+    classes = kg.capabilities(resource) if resource else kg.capabilities_known()
+    for iri in classes:
+        click.echo(f"{compact(iri):45} {kg.rules.labels.get(iri, '')}")
 
 
 def main() -> None:

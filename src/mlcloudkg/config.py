@@ -38,7 +38,16 @@ class Settings:
     build_dir: Path = Path()
     host: str = "127.0.0.1"
     port: int = 5000
-    workers: int = 2
+    workers: int = 2  # web worker processes
+    threads: int = 8  # request threads per web worker
+    evaluators: int = 2  # query evaluation processes per web worker
+    query_timeout: float = 10.0  # seconds; a query still running is stopped and answered 503
+    max_query_bytes: int = 100_000
+    max_nesting: int = 64  # brackets in a query
+    max_result_bytes: int = 50_000_000  # a larger result is refused with 422
+    cache_bytes: int = 64_000_000  # result cache per web worker
+    reload_seconds: float = 2.0  # how often the service looks for a new build
+    public_url: str = ""  # the service's public base URL; empty: taken from each request
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))

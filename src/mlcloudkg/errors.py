@@ -66,3 +66,49 @@ class BuildNotFound(MlcloudkgError):
     """The service or a command needs a built dataset and there is none."""
 
     exit_code = 4
+
+
+class RequestError(MlcloudkgError):
+    """A request the service refuses or cannot answer: its HTTP status, what was wrong and what is accepted."""
+
+    status = 400
+    title = "Bad Request"
+
+    def __init__(
+        self, problem: str, accepted: str = "", *, status: int | None = None, title: str | None = None
+    ) -> None:
+        self.problem, self.accepted = problem, accepted
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+        super().__init__(problem + (f" — accepted: {accepted}" if accepted else ""))
+
+
+class QueryRejected(RequestError):
+    """The query is not one this read-only endpoint runs (an update, SERVICE, a foreign graph, too big...)."""
+
+
+class NotAcceptable(RequestError):
+    status = 406
+    title = "Not Acceptable"
+
+
+class QueryTimeout(RequestError):
+    status = 503
+    title = "Query Timeout"
+
+
+class ResultTooLarge(RequestError):
+    status = 422
+    title = "Result Too Large"
+
+
+class EngineBusy(RequestError):
+    status = 503
+    title = "Busy"
+
+
+class EvaluationFailed(RequestError):
+    status = 500
+    title = "Evaluation Failed"

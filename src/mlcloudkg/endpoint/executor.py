@@ -1,0 +1,201 @@
+"""Query evaluation in a pool of worker processes, each with the store open read-only.
+
+Why processes: a SPARQL engine cannot be interrupted from Python (pyoxigraph has no timeout), so a query that runs
+too long is stopped by killing its process, and the client gets a clear 503 instead of a truncated 200. A crash of
+the engine on one query costs one worker, which is replaced; the service keeps answering.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from mlcloudkg.endpoint.formats import FORMATS
+from mlcloudkg.errors import EngineBusy, EvaluationFailed, QueryRejected, QueryTimeout, ResultTooLarge
+
+_CONTEXT = multiprocessing.get_context("spawn")  # no fork of a threaded web worker
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One query to run: the text, the format of the answer and the dataset (None: the query's own or ours)."""
+
+    query: str
+    media_type: str  # one of formats.FORMATS (sent by name: the serialiser objects do not pickle)
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    media_type: str
+    seconds: float
+
+
+class _ResultTooLarge(Exception):
+    pass
+
+
+class _CappedBuffer(io.RawIOBase):
+    """Collects serialised output and stops the serialiser once it passes the limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.limit = limit
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _ResultTooLarge
+        self.parts.append(bytes(data))
+        return len(data)
+
+
+def _work(connection: Connection, store_path: str, max_result_bytes: int) -> None:
+    """A worker: open the store, then answer evaluations until the pipe closes."""
+    import pyoxigraph as ox
+
+    from mlcloudkg.namespaces import PREFIXES
+
+    store = ox.Store.read_only(store_path)
+    while True:
+        try:
+            evaluation: Evaluation = connection.recv()
+        except (EOFError, OSError):
+            return
+        started = time.perf_counter()
+        try:
+            results = store.query(
+                evaluation.query,
+                default_graph=[ox.NamedNode(g) for g in evaluation.default_graphs]
+                if evaluation.default_graphs is not None
+                else None,
+                named_graphs=[ox.NamedNode(g) for g in evaluation.named_graphs]
+                if evaluation.named_graphs is not None
+                else None,
+            )
+            buffer = _CappedBuffer(max_result_bytes)
+            serializer = next(f.serializer for f in FORMATS if f.media_type == evaluation.media_type)
+            if isinstance(results, ox.QueryTriples):
+                statements: Any = results
+                if serializer.supports_datasets:
+                    statements = (ox.Quad(t.subject, t.predicate, t.object) for t in results)
+                ox.serialize(statements, buffer, serializer, prefixes=PREFIXES)
+            else:
+                results.serialize(buffer, serializer)
+            connection.send(("ok", b"".join(buffer.parts), time.perf_counter() - started))
+        except _ResultTooLarge:
+            connection.send(("too large", max_result_bytes, 0.0))
+        except SyntaxError as error:
+            connection.send(("syntax", str(error), 0.0))
+        except Exception as error:  # the engine's own errors (type errors in functions, ...) reach the client
+            connection.send(("error", f"{type(error).__name__}: {error}", 0.0))
+
+
+class _Worker:
+    def __init__(self, store_path: Path, max_result_bytes: int) -> None:
+        self.connection, child = _CONTEXT.Pipe()
+        self.process = _CONTEXT.Process(target=_work, args=(child, str(store_path), max_result_bytes), daemon=True)
+        self.process.start()
+        child.close()
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        with contextlib.suppress(Exception):
+            self.connection.close()
+        self.process.join(timeout=5)
+
+
+class Evaluators:
+    """A fixed number of worker processes over one build's store, shared by the threads of a web worker."""
+
+    def __init__(
+        self, store_path: Path, count: int, timeout: float, max_result_bytes: int, queue_timeout: float = 10.0
+    ) -> None:
+        self.store_path = store_path
+        self.timeout = timeout
+        self.max_result_bytes = max_result_bytes
+        self.queue_timeout = queue_timeout
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._closed = False
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        for _ in range(count):
+            self._add()
+
+    def _add(self) -> None:
+        worker = _Worker(self.store_path, self.max_result_bytes)
+        with self._lock:
+            self._all.add(worker)
+        self._idle.put(worker)
+
+    def _retire(self, worker: _Worker) -> None:
+        """Kill a worker (timed out or crashed) and start its replacement in the background."""
+        with self._lock:
+            self._all.discard(worker)
+        worker.stop()
+        if not self._closed:
+            threading.Thread(target=self._add, daemon=True).start()
+
+    def evaluate(self, evaluation: Evaluation) -> Answer:
+        try:
+            worker = self._idle.get(timeout=self.queue_timeout)
+        except queue.Empty:
+            raise EngineBusy(
+                f"all query workers stayed busy for {self.queue_timeout:g} s", "retry later, or run a cheaper query"
+            ) from None
+        try:
+            worker.connection.send(evaluation)
+            if not worker.connection.poll(self.timeout):
+                self._retire(worker)
+                raise QueryTimeout(
+                    f"the query ran longer than {self.timeout:g} s and was stopped",
+                    "queries that finish within the time limit: add LIMIT, or narrow the patterns",
+                )
+            status, payload, seconds = worker.connection.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            self._retire(worker)
+            raise EvaluationFailed(
+                "the query engine stopped while evaluating this query; the service is still up", "a different query"
+            ) from None
+        self._idle.put(worker)
+        if status == "ok":
+            return Answer(payload, evaluation.media_type, seconds)
+        if status == "too large":
+            raise ResultTooLarge(
+                f"the result is larger than {payload:,} bytes",
+                "a smaller result: add LIMIT, select fewer variables, or use the dataset downloads",
+            )
+        if status == "syntax":
+            raise QueryRejected(
+                f"SPARQL syntax error: {_short_syntax_error(payload)}",
+                "SPARQL 1.1 query syntax, https://www.w3.org/TR/sparql11-query/",
+            )
+        raise QueryRejected(f"the query could not be evaluated: {payload}", "a valid SPARQL 1.1 query")
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            worker.stop()
+
+
+def _short_syntax_error(message: str) -> str:
+    """The engine's message, with its list of expected tokens cut short: position first, then a hint."""
+    return message if len(message) <= 300 else message[:300].rsplit(",", 1)[0] + ", ..."

@@ -1,0 +1,129 @@
+"""What a query may do here: read our graphs, nothing else.
+
+Checks the text before the engine sees it: size, encoding, nesting, query form, no update, no SERVICE, no FROM /
+FROM NAMED outside our graphs. It works on tokens after SPARQL's \\u escape processing (see sparql_text), so
+neither strings, comments, IRIs nor escapes (`\\u0053ERVICE`, `<\\u0066ile:...>`) hide a keyword or an IRI.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from mlcloudkg.errors import QueryRejected
+from mlcloudkg.sparql_text import Kind, Token, tokens, unescape_codepoints
+
+QUERY_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
+READ_ONLY = "SELECT, ASK, CONSTRUCT or DESCRIBE queries: this endpoint is read-only"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_query_bytes: int = 100_000
+    max_nesting: int = 64
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    """A query that passed the guard: its text, form and the graphs its FROM / FROM NAMED clauses name."""
+
+    text: str
+    form: str
+    from_graphs: tuple[str, ...]
+    from_named_graphs: tuple[str, ...]
+
+
+def check_query(raw: bytes | str, known_graphs: frozenset[str], limits: Limits) -> CheckedQuery:
+    """The query, if it is one this endpoint runs; raises QueryRejected saying why not."""
+    size = len(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    if size > limits.max_query_bytes:
+        raise QueryRejected(
+            f"the query is {size:,} bytes long",
+            f"queries up to {limits.max_query_bytes:,} bytes",
+            status=413,
+            title="Query Too Large",
+        )
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise QueryRejected(f"the query is not UTF-8 (byte {error.start})", "UTF-8 text") from None
+    if not raw.strip():
+        raise QueryRejected("the query is empty", "a SPARQL 1.1 query, e.g. SELECT * WHERE { ?s ?p ?o } LIMIT 10")
+    text = unescape_codepoints(raw)
+    found = [t for t in tokens(text) if t.kind is not Kind.COMMENT]
+    _check_nesting(found, limits.max_nesting)
+    keywords = {t.word for t in found if t.kind is Kind.KEYWORD}
+    updates = sorted(keywords & UPDATE_KEYWORDS)
+    if updates:
+        raise QueryRejected(f"SPARQL Update ({updates[0]}) is not accepted", READ_ONLY, status=403, title="Forbidden")
+    if "SERVICE" in keywords:
+        raise QueryRejected(
+            "SERVICE (federated query) is not allowed: this endpoint never makes outbound requests",
+            "queries over this endpoint's own graphs",
+            status=403,
+            title="Forbidden",
+        )
+    form = next((t.word for t in found if t.kind is Kind.KEYWORD and t.word in QUERY_FORMS), None)
+    if form is None:
+        raise QueryRejected("this is not a SPARQL query", READ_ONLY)
+    from_graphs, from_named = _dataset_clauses(found)
+    foreign = [iri for iri in (*from_graphs, *from_named) if iri not in known_graphs]
+    if foreign:
+        raise QueryRejected(
+            f"FROM <{foreign[0]}> names a graph this endpoint does not have",
+            "FROM / FROM NAMED with graphs listed by the service description (GET /sparql), "
+            "e.g. https://w3id.org/mlcloudkg/graph/asserted",
+            status=403,
+            title="Forbidden",
+        )
+    return CheckedQuery(raw, form, tuple(from_graphs), tuple(from_named))
+
+
+def _check_nesting(found: list[Token], limit: int) -> None:
+    depth = 0
+    for token in found:
+        if token.kind is Kind.PUNCTUATION and token.text in "{([":
+            depth += 1
+            if depth > limit:
+                raise QueryRejected(
+                    f"the query nests brackets more than {limit} deep", f"at most {limit} levels of {{ }}, ( ) and [ ]"
+                )
+        elif token.kind is Kind.PUNCTUATION and token.text in "})]":
+            depth -= 1
+
+
+def _dataset_clauses(found: list[Token]) -> tuple[list[str], list[str]]:
+    """The IRIs of FROM and FROM NAMED, resolved as the parser would: prefixed names by PREFIX, relative IRIs
+    by BASE (a relative IRI with no BASE stays relative and so names no graph of ours)."""
+    base = ""
+    prefixes: dict[str, str] = {}
+    from_graphs: list[str] = []
+    from_named: list[str] = []
+    index = 0
+    while index < len(found):
+        token = found[index]
+        following = found[index + 1] if index + 1 < len(found) else None
+        if token.kind is Kind.KEYWORD and token.word == "BASE" and following and following.kind is Kind.IRI:
+            base = urljoin(base, following.text[1:-1])
+        elif token.kind is Kind.KEYWORD and token.word == "PREFIX" and index + 2 < len(found):
+            name, iri = found[index + 1], found[index + 2]
+            if name.kind is Kind.PREFIXED_NAME and iri.kind is Kind.IRI:
+                prefixes[name.text.rstrip(":")] = urljoin(base, iri.text[1:-1])
+        elif token.kind is Kind.KEYWORD and token.word == "FROM" and following:
+            named = following.kind is Kind.KEYWORD and following.word == "NAMED"
+            target = found[index + 2] if named and index + 2 < len(found) else following
+            (from_named if named else from_graphs).append(_resolve(target, base, prefixes))
+        index += 1
+    return from_graphs, from_named
+
+
+def _resolve(token: Token, base: str, prefixes: dict[str, str]) -> str:
+    if token.kind is Kind.IRI:
+        return urljoin(base, token.text[1:-1]) if base else token.text[1:-1]
+    if token.kind is Kind.PREFIXED_NAME:
+        prefix, _, local = token.text.partition(":")
+        return prefixes.get(prefix, f"{prefix}:") + re.sub(r"\\(.)", r"\1", local)
+    return token.text

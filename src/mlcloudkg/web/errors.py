@@ -1,0 +1,62 @@
+"""Every error becomes an HTTP response here, and only here: a status, what was wrong and what is accepted.
+
+Plain text by default; RFC 9457 problem+json for clients that prefer JSON. Never a traceback or a file path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from mlcloudkg.errors import MlcloudkgError, QueryTimeout, RequestError
+from mlcloudkg.web import metrics
+
+log = logging.getLogger(__name__)
+
+
+def problem(status: int, title: str, detail: str, accepted: str = "") -> Response:
+    prefers_json = request.accept_mimetypes.best_match(["text/plain", "application/problem+json", "application/json"])
+    if prefers_json in {"application/problem+json", "application/json"} and request.accept_mimetypes.best != "*/*":
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        if accepted:
+            body["accepted"] = accepted
+        return Response(json.dumps(body), status=status, content_type="application/problem+json")
+    text = f"{status} {title}: {detail}\n" + (f"accepted: {accepted}\n" if accepted else "")
+    return Response(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(RequestError)
+    def request_error(error: RequestError) -> Response:
+        metrics.errors.labels(type(error).__name__).inc()
+        if isinstance(error, QueryTimeout):
+            metrics.timeouts.inc()
+        response = problem(error.status, error.title, error.problem, error.accepted)
+        if error.status == 503:
+            response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(MlcloudkgError)
+    def known_error(error: MlcloudkgError) -> Response:
+        metrics.errors.labels(type(error).__name__).inc()
+        return problem(400, "Bad Request", str(error))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        metrics.errors.labels(f"http {error.code}").inc()
+        accepted = ""
+        if error.code == 413:
+            accepted = "a smaller request"
+        response = problem(error.code or 500, error.name, error.description or error.name, accepted)
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unexpected error")
+        metrics.errors.labels("unexpected").inc()
+        return problem(500, "Internal Server Error", "the service failed to answer this request; it is still up")

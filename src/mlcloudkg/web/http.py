@@ -1,0 +1,77 @@
+"""HTTP in one place: content negotiation for every response, and caching headers (ETag, Last-Modified)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Sequence
+from datetime import datetime
+
+from flask import Request, Response, request
+
+from mlcloudkg.endpoint.formats import Format, Kind, by_media_type, by_short_name, formats_of
+from mlcloudkg.errors import NotAcceptable
+
+SHORT_NAME_PARAMETERS = ("format", "output", "results")  # what SPARQLWrapper and Fuseki clients send
+HTML = "text/html"
+
+
+def negotiate(offers: Sequence[str], current: Request | None = None) -> str:
+    """The offered media type the client's Accept header prefers (q-values, then specificity, then our order).
+    No Accept header means our first offer; no acceptable offer raises NotAcceptable (406)."""
+    current = current or request
+    if not current.headers.get("Accept"):
+        return offers[0]
+    chosen = current.accept_mimetypes.best_match(offers)
+    if chosen is None:
+        raise NotAcceptable(
+            f"none of the media types in Accept: {current.headers['Accept']!r} is available here", ", ".join(offers)
+        )
+    return chosen
+
+
+def result_format(kind: Kind, parameters: dict[str, list[str]], current: Request | None = None) -> Format:
+    """The format of a SPARQL answer: a `format`/`output`/`results` short name among the request's protocol
+    parameters if given, else by Accept."""
+    current = current or request
+    for parameter in SHORT_NAME_PARAMETERS:
+        name = next(iter(parameters.get(parameter, [])), "")
+        if name:
+            chosen = by_short_name(kind, name)
+            if chosen is None:
+                names = sorted({n for f in formats_of(kind) for n in f.short_names})
+                raise NotAcceptable(
+                    f"{parameter}={name!r} is not a format for this query's results",
+                    f"{parameter}= one of {', '.join(names)}, or a media type",
+                )
+            return chosen
+    offers = [f.media_type for f in formats_of(kind)] + [a for f in formats_of(kind) for a in f.aliases]
+    chosen = by_media_type(kind, negotiate(offers, current))
+    assert chosen is not None
+    return chosen
+
+
+def entity_tag(*parts: Hashable) -> str:
+    """A weak ETag (valid across gzip and identity encodings) for a response computed from `parts`."""
+    return 'W/"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
+
+
+def not_modified(etag: str, last_modified: datetime, current: Request | None = None) -> bool:
+    """Whether the client's cached copy is current (If-None-Match, else If-Modified-Since)."""
+    current = current or request
+    if current.if_none_match:
+        return current.if_none_match.contains_weak(etag.removeprefix("W/").strip('"'))
+    since = current.if_modified_since
+    return since is not None and last_modified.replace(microsecond=0) <= since
+
+
+def cacheable(response: Response, etag: str, last_modified: datetime) -> Response:
+    """Headers that let clients and proxies revalidate instead of re-fetching: the data changes only on rebuild."""
+    response.headers["ETag"] = etag
+    response.last_modified = last_modified
+    response.headers["Cache-Control"] = "public, no-cache"
+    response.vary.add("Accept")
+    return response
+
+
+def not_modified_response(etag: str, last_modified: datetime) -> Response:
+    return cacheable(Response(status=304), etag, last_modified)
