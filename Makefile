@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+# The web UI's libraries (YASGUI, Chart.js, Swagger UI), served from this machine: never a CDN.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) node_modules/.installed
 
 build: install
 	$(BIN)/mlcloudkg build
@@ -40,4 +45,4 @@ bench: build
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache node_modules

@@ -7,14 +7,24 @@ is what the round-trip test against the article checks.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
-from typing import Any
 
 from mlcloudkg.api import KnowledgeGraph
+from mlcloudkg.cells import (
+    CHECK,
+    CROSS,
+    capitalised,
+    cpu_cell,
+    gpu_cell,
+    money,
+    number,
+    quantity,
+    ram_cell,
+    sharing_cell,
+    upto,
+)
 from mlcloudkg.store import Row
 
 MLC = "https://w3id.org/mlcloudkg/ontology#"
-CHECK, CROSS = "✔️", "❌"
 
 
 def article_tables(kg: KnowledgeGraph) -> str:
@@ -49,50 +59,18 @@ def free_runtime_table(kg: KnowledgeGraph) -> str:
     labels = ["GPU", "GPU RAM", "CPU/Cores", "RAM", "Storage", "Runtime", "Sharing"]
     cells = [
         [
-            _gpu_cell(r),
-            _upto(r.get("gpuMemoryMaxGB"), "GB"),
-            _cpu_cell(r),
-            _ram_cell(r),
-            _quantity(r.get("storageGB"), "GB"),
-            _upto(r.get("maxSessionHours"), " hours"),
-            _sharing_cell(r),
+            gpu_cell(r),
+            upto(r.get("gpuMemoryMaxGB"), "GB"),
+            cpu_cell(r),
+            ram_cell(r),
+            quantity(r.get("storageGB"), "GB"),
+            upto(r.get("maxSessionHours"), " hours"),
+            sharing_cell(r),
         ]
         for r in rows
     ]
     body = [[label, *(column[i] for column in cells)] for i, label in enumerate(labels)]
     return _markdown(["", *(r["serviceName"] for r in rows)], body)
-
-
-def _gpu_cell(row: Row) -> str:
-    models = sorted(str(row.get("gpus", "")).split(", "))
-    listed = ", ".join(models[:-1]) + " and " + models[-1] if len(models) > 1 else "".join(models)
-    return f"{row.get('gpuMaker', '')} {listed}".strip()
-
-
-def _cpu_cell(row: Row) -> str:
-    if "cpuCores" in row:
-        cell = f"{row['cpuCores']}x"
-        if "cpuClockGHz" in row:
-            cell += f" {_number(row['cpuClockGHz'])}GHz"
-        if "cpuMicroarchitecture" in row:
-            cell += f" ({row['cpuMicroarchitecture']})"
-        return cell
-    return f"{row['vcpus']}x vCPU" if "vcpus" in row else "?"
-
-
-def _ram_cell(row: Row) -> str:
-    if "ramGB" in row and "ramMaxGB" in row:
-        return f"{_number(row['ramGB'])}GB (up to {_number(row['ramMaxGB'])}GB)"
-    if "ramGB" in row:
-        return f"{_number(row['ramGB'])}GB"
-    return _upto(row.get("ramMaxGB"), "GB")
-
-
-def _sharing_cell(row: Row) -> str:
-    modes = sorted({m.capitalize() for m in str(row.get("sharingModes", "")).split("/") if m})
-    if modes == ["Public"]:
-        return "Only Public"
-    return "/".join(modes) or "?"
 
 
 def feature_table(kg: KnowledgeGraph) -> str:
@@ -102,7 +80,7 @@ def feature_table(kg: KnowledgeGraph) -> str:
     cells: dict[str, dict[str, str]] = defaultdict(dict)
     for r in rows:
         if r["serviceName"] in services:
-            cells[_capitalised(r["featureLabel"])][r["serviceName"]] = _feature_cell(r)
+            cells[capitalised(r["featureLabel"])][r["serviceName"]] = _feature_cell(r)
     body = [
         [label, *(by_service[s] for s in services)]
         for label, by_service in sorted(cells.items())
@@ -118,7 +96,7 @@ def _compared(kg: KnowledgeGraph) -> set[str]:
 
 def _feature_cell(row: Row) -> str:
     if row["feature"] == MLC + "jupyterFlavour":
-        return _capitalised(row["detail"])
+        return capitalised(row["detail"])
     mark = CHECK if row.get("supported") else CROSS
     if row.get("detailUrl"):
         return f"[{row.get('detail', mark)}]({row['detailUrl']})"
@@ -171,39 +149,16 @@ def _price_phrase(plan: list[Row]) -> str:
     if not components:
         return f"{plan[0]['planName']} (price not stated)"
     pieces = []
-    for unit, price, currency, quantity, approximate in components:
-        amount = _money(price, currency)
-        if quantity is not None:
-            pieces.append(f"{amount} package for {'~' if approximate else ''}{_number(quantity)} GPU hours")
+    for unit, price, currency, hours, approximate in components:
+        amount = money(price, currency)
+        if hours is not None:
+            pieces.append(f"{amount} package for {'~' if approximate else ''}{number(hours)} GPU hours")
         else:
             pieces.append(amount + {"MON": "/month", "HUR": "/hr", "ANN": "/year"}.get(unit, ""))
     phrase = " + ".join(pieces)
     if plan[0].get("compute") == "GPU" and all(c[3] is None for c in components):
         phrase += " for GPU workloads"
     return phrase
-
-
-def _money(amount: Any, currency: str) -> str:
-    value = Decimal(str(amount))
-    text = f"{value:.2f}" if value != value.to_integral_value() else f"{value:.0f}"
-    return f"${text}" if currency == "USD" else f"{currency}${text}"
-
-
-def _upto(value: Any, unit: str) -> str:
-    return f"Up to {_number(value)}{unit}" if value is not None else "?"
-
-
-def _quantity(value: Any, unit: str) -> str:
-    return f"{_number(value)}{unit}" if value is not None else "?"
-
-
-def _number(value: Any) -> str:
-    number = Decimal(str(value))
-    return str(number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize())
-
-
-def _capitalised(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _markdown(header: list[str], body: list[list[str]], *, with_row_labels: bool = True) -> str:
