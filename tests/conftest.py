@@ -30,9 +30,19 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings.from_env(root=PROJECT, build_dir=tmp_path_factory.mktemp("build"))
 
 
+ARTICLE_DATE = "2020-12-17"
+
+
 @pytest.fixture(scope="session")
 def kg(settings: Settings) -> KnowledgeGraph:
+    """The graph as served: the latest known state."""
     return KnowledgeGraph.embedded(settings)
+
+
+@pytest.fixture(scope="session")
+def article_kg(kg: KnowledgeGraph) -> KnowledgeGraph:
+    """The graph as of the article's date, which is what the article's tables and statements describe."""
+    return kg.as_of(ARTICLE_DATE)
 
 
 @pytest.fixture

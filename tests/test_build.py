@@ -10,7 +10,7 @@ import rdflib
 from mlcloudkg.build import build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.export import DOWNLOADS
-from mlcloudkg.namespaces import GRAPH_ASSERTED, GRAPH_PROVENANCE, KG, MLC
+from mlcloudkg.namespaces import GRAPH_CURRENT, GRAPH_PROVENANCE, KG, MLC
 
 
 def test_an_unchanged_build_is_reused(project_copy: Callable[[], Settings]) -> None:
@@ -46,7 +46,7 @@ def test_the_turtle_download_holds_the_asserted_facts(settings: Settings, kg) ->
     downloads = current_build(settings).downloads_path
     graph = rdflib.Graph().parse(downloads / "mlcloudkg-asserted.ttl")
     assert (KG["colab-free-runtime"], MLC.gpuModel, KG["nvidia-tesla-t4"]) in graph
-    assert len(graph) == current_build(settings).manifest["graphs"][str(GRAPH_ASSERTED)]
+    assert len(graph) == current_build(settings).manifest["graphs"][str(GRAPH_CURRENT)]
 
 
 def test_the_trig_download_keeps_each_passage_graph(settings: Settings, kg) -> None:

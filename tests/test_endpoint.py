@@ -83,8 +83,10 @@ def test_construct_in_every_graph_format(server: LiveServer, return_format: str)
         graph = rdflib.Graph().parse(data=graph, format="json-ld" if return_format == JSONLD else "turtle")
     offers = rdflib.URIRef("https://w3id.org/mlcloudkg/ontology#offersGPU")
     colab = rdflib.URIRef("https://w3id.org/mlcloudkg/id/google-colab")
+    # Now (March 2026): the free tier's T4, and the paid runtime's T4, V100, A100, L4 and H100.
     assert set(graph.objects(colab, offers)) == {
-        rdflib.URIRef(f"https://w3id.org/mlcloudkg/id/nvidia-tesla-{m}") for m in ("k80", "t4", "p4", "p100")
+        rdflib.URIRef(f"https://w3id.org/mlcloudkg/id/nvidia-{m}")
+        for m in ("tesla-t4", "tesla-v100", "a100", "l4", "h100")
     }
 
 
@@ -110,7 +112,7 @@ def test_construct_as_quads_and_n_triples(server: LiveServer, accept: str, parse
     response = requests.post(server.url + "/sparql", data={"query": CONSTRUCT}, headers={"Accept": accept}, timeout=10)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith(accept)
-    assert len(list(ox.parse(response.content, format=parser))) == 6  # Colab's four GPUs, Gradient's two
+    assert len(list(ox.parse(response.content, format=parser))) == 7  # Colab's five GPUs, Gradient's two
 
 
 # -- protocol errors (400) --------------------------------------------------------------------------------------

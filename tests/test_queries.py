@@ -18,8 +18,8 @@ def test_every_query_file_loads(kg: KnowledgeGraph) -> None:
     assert all(q.title and q.description for q in kg.catalog.values())
 
 
-def test_free_gpus_per_service(kg: KnowledgeGraph) -> None:
-    rows = kg.named("free-gpus")
+def test_free_gpus_per_service(article_kg: KnowledgeGraph) -> None:
+    rows = article_kg.named("free-gpus")
     by_service: dict[str, set[str]] = {}
     for row in rows:
         by_service.setdefault(row["serviceName"], set()).add(row["gpuName"])
@@ -31,8 +31,8 @@ def test_free_gpus_per_service(kg: KnowledgeGraph) -> None:
     assert assignment == {"Google Colab": "random assignment", "Paperspace Gradient": "user choice"}
 
 
-def test_free_gpus_with_at_least_16_gb(kg: KnowledgeGraph) -> None:
-    rows = kg.named("free-gpus", min_gpu_memory_gb="16")
+def test_free_gpus_with_at_least_16_gb(article_kg: KnowledgeGraph) -> None:
+    rows = article_kg.named("free-gpus", min_gpu_memory_gb="16")
     assert {(r["serviceName"], r["gpuName"]) for r in rows} == {
         ("Google Colab", "Tesla T4"),
         ("Google Colab", "Tesla P100 PCIe 16 GB"),
@@ -40,8 +40,8 @@ def test_free_gpus_with_at_least_16_gb(kg: KnowledgeGraph) -> None:
     }
 
 
-def test_cheapest_gpu_hour(kg: KnowledgeGraph) -> None:
-    rows = kg.named("cheapest-gpu-hour")
+def test_cheapest_gpu_hour(article_kg: KnowledgeGraph) -> None:
+    rows = article_kg.named("cheapest-gpu-hour")
     assert [(r["serviceName"], r["pricePerHour"]) for r in rows] == [
         ("Q Blocks", Decimal("0.2")),
         ("Paperspace Gradient", Decimal("0.45")),
@@ -50,6 +50,22 @@ def test_cheapest_gpu_hour(kg: KnowledgeGraph) -> None:
     ]
     assert rows[0]["basis"] == "package of ~100 hours"
     assert rows[-1]["monthlyFee"] == 9
+
+
+def test_cheapest_gpu_hour_now(kg: KnowledgeGraph) -> None:
+    """FloydHub shut down in 2021; Colab's compute units are not priced per hour."""
+    rows = kg.named("cheapest-gpu-hour")
+    assert [r["serviceName"] for r in rows] == ["Q Blocks", "Paperspace Gradient", "Paperspace Gradient"]
+
+
+def test_free_gpus_now(kg: KnowledgeGraph) -> None:
+    """By March 2026 Colab's free tier is a T4 only (mccormickml.com), Gradient's is unchanged as far as we know."""
+    rows = kg.named("free-gpus")
+    assert {(r["serviceName"], r["gpuName"]) for r in rows} == {
+        ("Google Colab", "Tesla T4"),
+        ("Paperspace Gradient", "Quadro M4000"),
+        ("Paperspace Gradient", "Quadro P5000"),
+    }
 
 
 def test_cheapest_gpu_hour_in_another_currency_is_empty(kg: KnowledgeGraph) -> None:

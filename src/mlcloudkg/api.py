@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from mlcloudkg.build import build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import MlcloudkgError
+from mlcloudkg.history import Freshness, Timeline, freshness
 from mlcloudkg.namespaces import GRAPH_ONTOLOGY, KG, MLC, PREFIXES, compact
 from mlcloudkg.queries import NamedQuery, load_catalog
 from mlcloudkg.reasoning.explain import Explainer, Explanation
@@ -37,7 +40,7 @@ class KnowledgeGraph:
         self.settings = settings
         self.catalog, self.catalog_problems = load_catalog(settings.queries_dir)
         self.rules = RuleSet.from_json(store.build.rules_path.read_text())
-        self.explainer = Explainer(self.rules, store.select_terms)
+        self.explainer = Explainer(self.rules, store.select_terms, store.inferred_graph.value)
         self._hypotheticals: dict[tuple[tuple[str, str], ...], GraphStore] = {}
 
     @classmethod
@@ -88,7 +91,11 @@ class KnowledgeGraph:
         if not self.store.ask(f"ASK {{ <{resource_iri}> ?p ?o }}"):
             raise UnknownName(f"{resource!r} is not a resource of the graph ({resource_iri})")
         given = {k: str(v) for k, v in parameters.items() if v is not None}
-        explainer = Explainer(self.rules, self._hypothetical(given).select_terms) if given else self.explainer
+        if given:
+            hypothetical = self._hypothetical(given)
+            explainer = Explainer(self.rules, hypothetical.select_terms, hypothetical.inferred_graph.value)
+        else:
+            explainer = self.explainer
         return explainer.explain(resource_iri, capability_iri, given)
 
     def _hypothetical(self, parameters: dict[str, str]) -> GraphStore:
@@ -97,6 +104,28 @@ class KnowledgeGraph:
         if key not in self._hypotheticals:
             self._hypotheticals[key] = self.store.rematerialized(self.rules, parameters)
         return self._hypotheticals[key]
+
+    def as_of(self, day: date | str) -> KnowledgeGraph:
+        """The graph as it was on `day` (a date or YYYY-MM-DD): facts, capabilities and answers of that date."""
+        if isinstance(day, str):
+            try:
+                day = date.fromisoformat(day)
+            except ValueError:
+                raise UnknownName(f"as of {day!r}: not a date — accepted: YYYY-MM-DD, e.g. 2020-12-17") from None
+        return KnowledgeGraph(self.store.as_of(day, self.rules), self.settings)
+
+    def freshness(self, iris: Iterable[str]) -> Freshness:
+        """How old the facts about `iris` are, in the state this graph answers for."""
+        return freshness(self.query, iris, self.state_date, self.settings.stale_after_days)
+
+    def timeline(self) -> Timeline:
+        """Every dated passage, to compute the state on any date or what changed between two."""
+        return Timeline.from_store(self.store.store)
+
+    @property
+    def state_date(self) -> date:
+        """The date whose state this graph answers for (the latest known state unless asked as of a date)."""
+        return self.store.state_date
 
     def capabilities_known(self) -> list[str]:
         """The capability classes of the ontology (those with an mlc:capabilityGroup)."""

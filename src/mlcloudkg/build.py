@@ -15,7 +15,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,20 @@ import pyoxigraph as ox
 
 from mlcloudkg import __version__
 from mlcloudkg.config import Settings
-from mlcloudkg.dataset import assemble, passage_graphs
+from mlcloudkg.dataset import (
+    INFERRED,
+    ONTOLOGY,
+    PROVENANCE,
+    add_current,
+    add_snapshot,
+    assemble,
+    passage_graphs,
+)
 from mlcloudkg.errors import BuildNotFound, ValidationFailed
 from mlcloudkg.export import write_downloads
+from mlcloudkg.history import Timeline
 from mlcloudkg.reasoning.materialize import materialize
-from mlcloudkg.reasoning.rules import compile_rules
+from mlcloudkg.reasoning.rules import RuleSet, compile_rules
 from mlcloudkg.sources import load_sources, sources_digest, to_rdflib
 from mlcloudkg.validate import validate
 
@@ -36,6 +45,7 @@ RULES = "rules.json"
 STORE_DIR = "store"
 DOWNLOADS_DIR = "downloads"
 KEEP_BUILDS = 3
+MAX_SNAPSHOTS = 100
 
 
 @dataclass(frozen=True)
@@ -113,10 +123,15 @@ def _build_into(settings: Settings, directory: Path, digest: str) -> dict[str, A
     # Reason in memory (many small queries), then write the finished dataset to disk in one bulk load.
     store = ox.Store()
     assemble(store, sources)
+    timeline = Timeline.from_store(store)
+    now = timeline.now()
+    add_current(store, timeline.facts_on(now))
     lap("store")
     rules = compile_rules(to_rdflib(sources.ontology.quads), settings.ontology_dir / "rules", settings.root)
     reasoning = materialize(store, rules)
     lap("reason")
+    snapshots = _snapshots(store, timeline, rules)
+    lap("snapshots")
     (directory / RULES).write_text(rules.to_json())
     downloads = write_downloads(store, directory / DOWNLOADS_DIR)
     lap("downloads")
@@ -139,10 +154,32 @@ def _build_into(settings: Settings, directory: Path, digest: str) -> dict[str, A
             "seconds": reasoning.seconds,
             "rules_run": reasoning.rules_run,
         },
+        "now": now.isoformat(),
+        "snapshots": [day.isoformat() for day in snapshots],
         "timings_seconds": timings,
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _snapshots(store: ox.Store, timeline: Timeline, rules: RuleSet) -> list[date]:
+    """A snapshot (facts and inferences) for every date the state changes on, so that SPARQL can ask "as of"
+    with default-graph-uri. With more change dates than MAX_SNAPSHOTS (large synthetic data) none are stored
+    and as-of questions are answered by computing the state on demand (GraphStore.as_of)."""
+    days = timeline.change_dates()
+    if len(days) > MAX_SNAPSHOTS:
+        return []
+    background = [
+        q.triple for graph in (ONTOLOGY, PROVENANCE) for q in store.quads_for_pattern(None, None, None, graph)
+    ]
+    for day in days:
+        scratch = ox.Store()
+        scratch.bulk_extend(ox.Quad(*t) for t in [*background, *timeline.facts_on(day)])
+        materialize(scratch, rules)
+        state = [q.triple for q in scratch.quads_for_pattern(None, None, None, ox.DefaultGraph())]
+        inferred = [q.triple for q in scratch.quads_for_pattern(None, None, None, INFERRED)]
+        add_snapshot(store, day, state, inferred)
+    return days
 
 
 def _graph_sizes(store: ox.Store) -> dict[str, int]:

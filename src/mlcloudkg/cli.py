@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,15 +41,19 @@ def build(settings: Settings, force: bool) -> None:
 
     An unchanged build (same sources, same version) is reused at once."""
     from mlcloudkg.build import build as run_build
+    from mlcloudkg.namespaces import SNAPSHOT_PREFIX, SRC
 
     outcome = run_build(settings, force=force)
     state = "up to date" if outcome.reused else "built"
     manifest = outcome.build.manifest
     click.echo(f"{state}: {outcome.build.directory} (digest {outcome.build.digest}, {outcome.seconds:.2f} s)")
     for graph, size in manifest["graphs"].items():
-        if not graph.startswith("https://w3id.org/mlcloudkg/source/"):
+        if not graph.startswith((str(SRC), SNAPSHOT_PREFIX)):
             click.echo(f"  {graph}: {size}")
-    click.echo(f"  {manifest['passage_graphs']} passage graphs")
+    click.echo(
+        f"  {manifest['passage_graphs']} passage graphs; the latest state is of {manifest['now']}, "
+        f"with {len(manifest['snapshots'])} dated snapshots"
+    )
 
 
 @cli.command()
@@ -102,14 +107,81 @@ def validate(settings: Settings) -> None:
     click.echo(f"valid: {len(sources.data)} data files, {facts} facts, all with provenance")
 
 
-@cli.command()
-@click.pass_obj
-def tables(settings: Settings) -> None:
-    """Regenerate the article's tables and list of alternatives (Markdown) from the graph alone."""
+AS_OF = click.option(
+    "--as-of",
+    "as_of",
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="Answer for the state on this date instead of the latest known state.",
+)
+
+
+def _graph(settings: Settings, as_of: str | None) -> Any:
     from mlcloudkg.api import KnowledgeGraph
+
+    kg = KnowledgeGraph.embedded(settings)
+    return kg.as_of(as_of) if as_of else kg
+
+
+@cli.command()
+@AS_OF
+@click.pass_obj
+def tables(settings: Settings, as_of: str | None) -> None:
+    """Regenerate the article's tables and list of alternatives (Markdown) from the graph alone.
+
+    With --as-of 2020-12-17 (the article's date) they match the article; without, they show the latest state."""
     from mlcloudkg.tables import article_tables
 
-    click.echo(article_tables(KnowledgeGraph.embedded(settings)), nl=False)
+    click.echo(article_tables(_graph(settings, as_of)), nl=False)
+
+
+@cli.command()
+@click.argument("first", metavar="FROM")
+@click.argument("second", metavar="TO", default="now")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def changes(settings: Settings, first: str, second: str, output: str) -> None:
+    """What changed between two dates (YYYY-MM-DD; TO may be "now"), per service, with the sources.
+
+    mlcloudkg changes 2020-12-17 now"""
+    import json
+    from datetime import date
+
+    from mlcloudkg.history import changes as compute_changes
+    from mlcloudkg.namespaces import compact
+
+    kg = _graph(settings, None)
+    days = []
+    for text in (first, second):
+        try:
+            days.append(kg.state_date if text == "now" else date.fromisoformat(text))
+        except ValueError:
+            raise click.BadParameter(f"{text!r} is not a date; accepted: YYYY-MM-DD or now") from None
+    found = compute_changes(kg.timeline(), days[0], days[1])
+    if output == "json":
+        click.echo(
+            json.dumps({owner: [change.__dict__ for change in items] for owner, items in found.items()}, indent=2)
+        )
+        return
+    click.echo(f"changes from {days[0]} to {days[1]}")
+    for owner, items in sorted(found.items()):
+        click.echo(f"\n{compact(owner) if owner != 'other' else 'not about one service'}:")
+        for change in items:
+            click.echo("  " + _describe(change, compact))
+
+
+def _describe(change: Any, compact: Any) -> str:
+    def show(terms: list[str]) -> str:
+        return ", ".join(compact(t[1:-1]) if t.startswith("<") else t for t in terms)
+
+    what = compact(change.subject.strip("<>"))
+    named = f" ({change.name})" if change.name else ""
+    if change.kind in {"new", "gone"}:
+        return f"{change.kind}: {what}{named}, {show(change.after or change.before)}"
+    return (
+        f"{change.kind}: {what}{named} {compact(change.predicate)}: {show(change.before) or '-'} -> "
+        f"{show(change.after) or '-'}"
+    )
 
 
 @cli.command()
@@ -123,8 +195,11 @@ def tables(settings: Settings) -> None:
     help="A rule parameter other than its default, e.g. min_session_hours=24 (repeatable).",
 )
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@AS_OF
 @click.pass_obj
-def explain(settings: Settings, resource: str, capability: str, parameters: tuple[str, ...], output: str) -> None:
+def explain(
+    settings: Settings, *, resource: str, capability: str, parameters: tuple[str, ...], output: str, as_of: str | None
+) -> None:
     """Whether RESOURCE has CAPABILITY, and why: the proof down to the sources, or the condition that fails.
 
     RESOURCE and CAPABILITY are IRIs, prefixed names or bare names, e.g.
@@ -134,15 +209,13 @@ def explain(settings: Settings, resource: str, capability: str, parameters: tupl
     `mlcloudkg capabilities` lists the capabilities."""
     import json
 
-    from mlcloudkg.api import KnowledgeGraph
-
     given = {}
     for item in parameters:
         name, equals, value = item.partition("=")
         if not equals:
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
         given[name] = value
-    explanation = KnowledgeGraph.embedded(settings).explain(resource, capability, **given)
+    explanation = _graph(settings, as_of).explain(resource, capability, **given)
     click.echo(
         json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False) if output == "json" else explanation.to_text()
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from mlcloudkg.api import KnowledgeGraph, UnknownName
 from mlcloudkg.cells import CHECK, CROSS, cpu_cell, gpu_cell, money, number, ram_cell, sharing_cell, upto
+from mlcloudkg.history import Freshness
 from mlcloudkg.namespaces import MLC, compact
 from mlcloudkg.store import Row
 
@@ -57,6 +59,7 @@ class Section:
 class Comparison:
     services: list[tuple[str, str]]  # (IRI, name), in the order asked
     sections: list[Section]
+    freshness: Freshness  # how old the facts about the compared services are
 
     def to_dict(self) -> dict[str, Any]:
         def cell(c: Cell | None) -> dict[str, Any] | None:
@@ -74,6 +77,7 @@ class Comparison:
             }
 
         return {
+            "facts": self.freshness.to_dict(date.today()),
             "services": [{"iri": iri, "name": name} for iri, name in self.services],
             "sections": [
                 {
@@ -106,7 +110,7 @@ def compare(kg: KnowledgeGraph, wanted: list[str]) -> Comparison:
         iris.append(iri)
     sections = [_about(kg, iris), _free_tier(kg, iris), _plans(kg, iris), _features(kg, iris), _capabilities(kg, iris)]
     _attach_sources(kg, sections)
-    return Comparison([(iri, known[iri]) for iri in iris], sections)
+    return Comparison([(iri, known[iri]) for iri in iris], sections, kg.freshness(iris))
 
 
 def _about(kg: KnowledgeGraph, iris: list[str]) -> Section:

@@ -48,6 +48,7 @@ class Settings:
     cache_bytes: int = 64_000_000  # result cache per web worker
     reload_seconds: float = 2.0  # how often the service looks for a new build
     public_url: str = ""  # the service's public base URL; empty: taken from each request
+    stale_after_days: int = 730  # a fact older than this is flagged as possibly outdated
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))

@@ -1,20 +1,34 @@
 """Store step: lay the validated sources out as the named graphs we publish.
 
-Graphs: one per source passage (its facts), graph:asserted (all facts), graph:provenance (descriptions of the
-sources and passages), graph:ontology, graph:inferred (added by the reasoner). The default graph is the RDF merge
-of all of them, stored once so that each triple appears once in answers (Oxigraph's union default graph is a bag).
+Graphs: one per source passage (its facts), graph:asserted (every fact ever asserted), graph:current (the facts
+that hold now, see history.py), graph:provenance (descriptions of the sources and passages), graph:ontology,
+graph:inferred (what the reasoner derives from the current facts), and dated snapshots: graph:as-of/<date> holds the
+whole state on that date (facts, inferences, ontology, provenance: what the default graph would be) and
+graph:as-of/<date>/inferred its inferences alone. The default graph is "now": the RDF merge of graph:current,
+graph:inferred, graph:ontology and graph:provenance, stored once so that each triple appears once in answers
+(Oxigraph's union default graph is a bag).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import date
 
 import pyoxigraph as ox
 
-from mlcloudkg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_PROVENANCE
+from mlcloudkg.namespaces import (
+    GRAPH_ASSERTED,
+    GRAPH_CURRENT,
+    GRAPH_INFERRED,
+    GRAPH_ONTOLOGY,
+    GRAPH_PROVENANCE,
+    MLC,
+    SNAPSHOT_PREFIX,
+)
 from mlcloudkg.sources import Sources
 
 ASSERTED = ox.NamedNode(str(GRAPH_ASSERTED))
+CURRENT = ox.NamedNode(str(GRAPH_CURRENT))
 INFERRED = ox.NamedNode(str(GRAPH_INFERRED))
 ONTOLOGY = ox.NamedNode(str(GRAPH_ONTOLOGY))
 PROVENANCE = ox.NamedNode(str(GRAPH_PROVENANCE))
@@ -22,8 +36,41 @@ DEFAULT = ox.DefaultGraph()
 
 
 def assemble(store: ox.Store, sources: Sources) -> None:
-    """Load the ontology and every data file into `store`, each quad into all the graphs it belongs to."""
+    """Load the ontology and every data file into `store`, each quad into all the graphs it belongs to. The facts
+    of the current state are added by `add_current` once history has been worked out."""
     store.bulk_extend(_layout(sources))
+
+
+def add_current(store: ox.Store, facts: Iterable[ox.Triple]) -> None:
+    """The facts that hold now: graph:current and the default graph."""
+    store.bulk_extend(copy for fact in facts for copy in _copies(ox.Quad(*fact), CURRENT))
+
+
+def snapshot_graphs(day: date) -> tuple[ox.NamedNode, ox.NamedNode]:
+    """The graph of the whole state on `day`, and the graph of its inferences alone."""
+    name = SNAPSHOT_PREFIX + day.isoformat()
+    return ox.NamedNode(name), ox.NamedNode(name + "/inferred")
+
+
+def add_snapshot(store: ox.Store, day: date, state: Iterable[ox.Triple], inferred: Iterable[ox.Triple]) -> None:
+    """A dated snapshot (`state` is everything the default graph would hold that day), described in
+    graph:provenance and the default graph so that queries can find it by date."""
+    state_graph, inferred_graph = snapshot_graphs(day)
+    store.bulk_extend(ox.Quad(*fact, state_graph) for fact in state)
+    store.bulk_extend(ox.Quad(*fact, inferred_graph) for fact in inferred)
+    description = [
+        ox.Triple(
+            state_graph,
+            ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+            ox.NamedNode(str(MLC.Snapshot)),
+        ),
+        ox.Triple(
+            state_graph,
+            ox.NamedNode(str(MLC.snapshotDate)),
+            ox.Literal(day.isoformat(), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")),
+        ),
+    ]
+    store.bulk_extend(copy for fact in description for copy in _copies(ox.Quad(*fact), PROVENANCE))
 
 
 def _layout(sources: Sources) -> Iterator[ox.Quad]:
@@ -35,7 +82,7 @@ def _layout(sources: Sources) -> Iterator[ox.Quad]:
                 yield from _copies(quad, PROVENANCE)
             else:
                 yield quad
-                yield from _copies(quad, ASSERTED)
+                yield ox.Quad(quad.subject, quad.predicate, quad.object, ASSERTED)
 
 
 def _copies(statement: ox.Quad, graph: ox.NamedNode) -> Iterator[ox.Quad]:
@@ -44,9 +91,13 @@ def _copies(statement: ox.Quad, graph: ox.NamedNode) -> Iterator[ox.Quad]:
 
 
 def passage_graphs(store: ox.Store) -> list[ox.NamedNode]:
-    """The per-passage graphs: every named graph except the four whole-dataset ones."""
-    special = {ASSERTED, INFERRED, ONTOLOGY, PROVENANCE}
+    """The per-passage graphs: every named graph except the whole-dataset ones and the snapshots."""
+    special = {ASSERTED, CURRENT, INFERRED, ONTOLOGY, PROVENANCE}
     return sorted(
-        (g for g in store.named_graphs() if g not in special and isinstance(g, ox.NamedNode)),
+        (
+            g
+            for g in store.named_graphs()
+            if isinstance(g, ox.NamedNode) and g not in special and not g.value.startswith(SNAPSHOT_PREFIX)
+        ),
         key=lambda g: g.value,
     )

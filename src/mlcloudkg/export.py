@@ -11,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
-from mlcloudkg.dataset import ASSERTED, INFERRED, ONTOLOGY, PROVENANCE, passage_graphs
+from mlcloudkg.dataset import CURRENT, INFERRED, ONTOLOGY, PROVENANCE, passage_graphs
 from mlcloudkg.namespaces import PREFIXES
 
 
@@ -34,24 +34,17 @@ class Download:
         return not self.graphs
 
 
+# The triple downloads hold the current state (what holds now); the quad downloads hold every dated passage, from
+# which any earlier state follows by the rules of history.py.
+NOW = (CURRENT, INFERRED)
 DOWNLOADS: tuple[Download, ...] = (
-    Download("mlcloudkg.ttl", "Asserted and inferred facts (Turtle)", ox.RdfFormat.TURTLE, (ASSERTED, INFERRED)),
-    Download("mlcloudkg-asserted.ttl", "Asserted facts only (Turtle)", ox.RdfFormat.TURTLE, (ASSERTED,)),
-    Download("mlcloudkg-inferred.ttl", "Inferred facts only (Turtle)", ox.RdfFormat.TURTLE, (INFERRED,)),
-    Download(
-        "mlcloudkg.nt",
-        "Asserted and inferred facts (N-Triples)",
-        ox.RdfFormat.N_TRIPLES,
-        (ASSERTED, INFERRED),
-    ),
-    Download(
-        "mlcloudkg.jsonld",
-        "Asserted and inferred facts (JSON-LD)",
-        ox.RdfFormat.JSON_LD,
-        (ASSERTED, INFERRED),
-    ),
-    Download("mlcloudkg.trig", "Every graph with its provenance (TriG)", ox.RdfFormat.TRIG),
-    Download("mlcloudkg.nq", "Every graph with its provenance (N-Quads)", ox.RdfFormat.N_QUADS),
+    Download("mlcloudkg.ttl", "Current facts and their inferences (Turtle)", ox.RdfFormat.TURTLE, NOW),
+    Download("mlcloudkg-asserted.ttl", "Current asserted facts only (Turtle)", ox.RdfFormat.TURTLE, (CURRENT,)),
+    Download("mlcloudkg-inferred.ttl", "Inferences from the current facts (Turtle)", ox.RdfFormat.TURTLE, (INFERRED,)),
+    Download("mlcloudkg.nt", "Current facts and their inferences (N-Triples)", ox.RdfFormat.N_TRIPLES, NOW),
+    Download("mlcloudkg.jsonld", "Current facts and their inferences (JSON-LD)", ox.RdfFormat.JSON_LD, NOW),
+    Download("mlcloudkg.trig", "Every dated passage with its provenance: all of history (TriG)", ox.RdfFormat.TRIG),
+    Download("mlcloudkg.nq", "Every dated passage with its provenance: all of history (N-Quads)", ox.RdfFormat.N_QUADS),
     Download("ontology.ttl", "The ontology (Turtle)", ox.RdfFormat.TURTLE, (ONTOLOGY,)),
 )
 
@@ -99,7 +92,7 @@ def _write_compact_json_ld(triples: list[ox.Triple], path: Path) -> None:
 
 
 def _quads(store: ox.Store) -> Iterator[ox.Quad]:
-    """The dataset as published: passage graphs, provenance, ontology and inferred. graph:asserted and the default
-    graph are unions of these and would only repeat them."""
+    """The dataset as published: passage graphs, provenance, ontology and inferred. graph:asserted, graph:current,
+    the snapshots and the default graph follow from these and would only repeat them."""
     for graph in (*passage_graphs(store), PROVENANCE, ONTOLOGY, INFERRED):
         yield from store.quads_for_pattern(None, None, None, graph)

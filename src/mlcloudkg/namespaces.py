@@ -23,7 +23,9 @@ SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
 
 # Named graphs of the published dataset. Each passage of a source has a graph of its own under SRC.
-GRAPH_ASSERTED = GRAPH["asserted"]
+GRAPH_ASSERTED = GRAPH["asserted"]  # every fact ever asserted, whatever its date
+GRAPH_CURRENT = GRAPH["current"]  # the facts that hold now (the latest known state)
+SNAPSHOT_PREFIX = str(GRAPH) + "as-of/"  # graph/as-of/<date>: the facts on that date; .../inferred: their inferences
 GRAPH_INFERRED = GRAPH["inferred"]
 GRAPH_ONTOLOGY = GRAPH["ontology"]
 GRAPH_PROVENANCE = GRAPH["provenance"]

@@ -20,6 +20,7 @@ from mlcloudkg.sources import SourceFile, Sources, to_rdflib
 
 SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
 RDF_TYPE = ox.NamedNode(str(RDF.type))
+COMPLETE_FOR = ox.NamedNode(str(MLC.completeFor))
 
 DESCRIBE_GRAPH = (
     "a description of the graph in the file's default graph: <graph> a mlc:SourcedGraph ; "
@@ -94,6 +95,17 @@ def _provenance_violations(files: Iterable[SourceFile], index: SourceIndex) -> l
                     accepted="a named graph block <graph> { ... } with the facts of the passage",
                 )
             )
+        for graph, prop in _incomplete_claims(source, default):
+            violations.append(
+                _at(
+                    index,
+                    source,
+                    graph,
+                    COMPLETE_FOR,
+                    problem=f"the graph says it is complete for {_term(prop)} but states no {_term(prop)}",
+                    accepted="mlc:completeFor naming a property the graph's facts use",
+                )
+            )
         for quad in _unsourced(default, described):
             violations.append(
                 _at(
@@ -118,6 +130,14 @@ def _provenance_violations(files: Iterable[SourceFile], index: SourceIndex) -> l
                 )
             )
     return violations
+
+
+def _incomplete_claims(source: SourceFile, default: list[ox.Quad]) -> list[tuple[object, object]]:
+    """(graph, property) pairs where a graph claims completeness for a property it never states."""
+    stated = {(q.graph_name, q.predicate) for q in source.quads}
+    return [
+        (q.subject, q.object) for q in default if q.predicate == COMPLETE_FOR and (q.subject, q.object) not in stated
+    ]
 
 
 def _unsourced(default: list[ox.Quad], described: set[ox.NamedNode | ox.BlankNode]) -> list[ox.Quad]:

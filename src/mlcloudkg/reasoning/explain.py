@@ -14,7 +14,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from mlcloudkg.namespaces import GRAPH_ASSERTED, GRAPH_ONTOLOGY, PREFIXES, compact
+from mlcloudkg.namespaces import GRAPH_ONTOLOGY, PREFIXES, compact
 from mlcloudkg.reasoning.expressions import (
     Expression,
     HasValue,
@@ -150,9 +150,10 @@ class Explanation:
 class Explainer:
     """Explains membership of resources in the classes the rule table derives."""
 
-    def __init__(self, rules: RuleSet, select: Select) -> None:
+    def __init__(self, rules: RuleSet, select: Select, inferred_graph: str) -> None:
         self.rules = rules
         self.select = select
+        self.inferred_graph = inferred_graph  # where the view's derived triples are: the rest is asserted
 
     def explain(self, resource: str, capability: str, parameters: dict[str, str] | None = None) -> Explanation:
         """Explain over the closure `select` reads; `parameters` must be those it was materialised with."""
@@ -179,10 +180,10 @@ class Explainer:
         depth: int,
         seen: frozenset[tuple[str, str, str]],
     ) -> Proof:
-        if self._in_graph(triple, GRAPH_ASSERTED):
-            return Proof(triple, "asserted", sources=self._sources(triple))
         if self._in_graph(triple, GRAPH_ONTOLOGY):
             return Proof(triple, "ontology", origin="ontology/mlcloud.ttl")
+        if self._holds(triple) and not self._in_graph(triple, self.inferred_graph):
+            return Proof(triple, "asserted", sources=self._sources(triple))
         if depth >= MAX_DEPTH or triple in seen:
             return Proof(triple, "see above")
         for rule in self._rules_for(triple):

@@ -11,7 +11,7 @@ import owlrl
 import pyoxigraph as ox
 from rdflib import Dataset, URIRef
 
-from mlcloudkg.dataset import ASSERTED, INFERRED, ONTOLOGY, PROVENANCE
+from mlcloudkg.dataset import CURRENT, INFERRED, ONTOLOGY, PROVENANCE
 from mlcloudkg.namespaces import MLC
 from mlcloudkg.reasoning.materialize import publishable
 from mlcloudkg.sources import to_rdflib
@@ -30,8 +30,8 @@ def rule_outputs(store: ox.Store) -> list[ox.Quad]:
 
 
 def owlrl_inferred(store: ox.Store) -> set[ox.Triple]:
-    """What owlrl derives from the store's asserted, provenance and ontology graphs plus the rule outputs."""
-    quads = [q for graph in (ASSERTED, PROVENANCE, ONTOLOGY) for q in store.quads_for_pattern(None, None, None, graph)]
+    """What owlrl derives from the store's current facts, provenance and ontology plus the rule outputs."""
+    quads = [q for graph in (CURRENT, PROVENANCE, ONTOLOGY) for q in store.quads_for_pattern(None, None, None, graph)]
     quads += rule_outputs(store)
     given = {q.triple for q in quads}
     dataset = Dataset(default_union=True)
