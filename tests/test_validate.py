@@ -93,6 +93,59 @@ def test_an_unknown_unit_is_refused(project_copy: Callable[[], Settings]) -> Non
     assert all(f"data/{ARTICLE}:" in v for v in found)
 
 
+@pytest.mark.parametrize(
+    ("filename", "old", "new", "expected"),
+    [
+        (
+            ARTICLE,
+            "kg:google-colab mlc:hasFeature mlc:GCPIntegration, mlc:GoogleDriveIntegration .",
+            "kg:google-colab mlc:hasFeature mlc:GCPIntegration, mlc:GoogleDriveIntegration ; "
+            "mlc:lacksFeature mlc:GCPIntegration .",
+            "kg:google-colab — mlc:hasFeature — both has and lacks the same feature",
+        ),
+        (
+            ARTICLE,
+            'schema:name "Colab free tier" ;',
+            'schema:name "Colab free tier" ; schema:priceSpecification kg:google-one-200gb-price ;',
+            "kg:colab-free — schema:priceSpecification — a free-tier plan has a price",
+        ),
+        (
+            ARTICLE,
+            'schema:name "Deepnote basic CPU" ;',
+            'schema:name "Deepnote basic CPU" ; mlc:gpuModel kg:nvidia-tesla-k80 ;',
+            "kg:deepnote-basic-cpu — mlc:gpuModel — a runtime with 0 GPUs names a GPU model",
+        ),
+        (
+            HARDWARE,
+            "mlc:hasTensorCores true ;",
+            "mlc:hasTensorCores false ;",
+            "mlc:hasTensorCores — a GPU model with tensor cores has no tensor-core flag, or the flag is false",
+        ),
+        (
+            ARTICLE,
+            'schema:maxValue 12 ; schema:unitCode "HUR"',
+            'schema:unitCode "HUR"',
+            "kg:colab-free-runtime-max-session — - — the quantity has no number",
+        ),
+        (
+            ARTICLE,
+            'schema:maxValue 12 ; schema:unitCode "HUR"',
+            'schema:maxValue 12 ; schema:unitCode "HUR", "MIN"',
+            "kg:colab-free-runtime-max-session — - — the quantity does not have exactly one unit",
+        ),
+    ],
+    ids=["has-and-lacks", "free-with-price", "cpu-with-gpu", "tensor-flag", "no-number", "two-units"],
+)
+def test_a_contradiction_is_refused(
+    project_copy: Callable[[], Settings], filename: str, old: str, new: str, expected: str
+) -> None:
+    settings = project_copy()
+    edit(settings, filename, old, new)
+    found = violations_of(settings)
+    assert any(expected in v for v in found), found
+    assert all(f"data/{filename}:" in v for v in found if expected in v)
+
+
 def test_a_graph_without_a_source_is_refused(project_copy: Callable[[], Settings]) -> None:
     settings = project_copy()
     edit(

@@ -11,16 +11,20 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 import pyshacl
 from rdflib import RDF, BNode, Graph, Literal, Node, URIRef
-from rdflib.namespace import SH, XSD
+from rdflib.collection import Collection
+from rdflib.namespace import SH, SKOS, XSD
 
 from mlcloudkg.errors import Violation
 from mlcloudkg.locate import SourceIndex
-from mlcloudkg.namespaces import MLC, compact
+from mlcloudkg.namespaces import MLC, SCHEMA, SHAPES, compact
 from mlcloudkg.sources import SourceFile, Sources, to_rdflib
 
 SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
 RDF_TYPE = ox.NamedNode(str(RDF.type))
 COMPLETE_FOR = ox.NamedNode(str(MLC.completeFor))
+VALID_UNTIL = ox.NamedNode(str(MLC.validUntil))
+VALID_FROM = ox.NamedNode(str(MLC.validFrom))
+AS_OF = ox.NamedNode(str(MLC.asOf))
 
 DESCRIBE_GRAPH = (
     "a description of the graph in the file's default graph: <graph> a mlc:SourcedGraph ; "
@@ -106,6 +110,17 @@ def _provenance_violations(files: Iterable[SourceFile], index: SourceIndex) -> l
                     accepted="mlc:completeFor naming a property the graph's facts use",
                 )
             )
+        for graph in _ends_before_it_starts(default):
+            violations.append(
+                _at(
+                    index,
+                    source,
+                    graph,
+                    VALID_UNTIL,
+                    problem="the graph stops holding before it starts",
+                    accepted="mlc:validUntil on or after mlc:validFrom (or mlc:asOf)",
+                )
+            )
         for quad in _unsourced(default, described):
             violations.append(
                 _at(
@@ -140,6 +155,26 @@ def _incomplete_claims(source: SourceFile, default: list[ox.Quad]) -> list[tuple
     ]
 
 
+def _ends_before_it_starts(default: list[ox.Quad]) -> list[object]:
+    """Graphs whose mlc:validUntil is earlier than their mlc:validFrom, or their mlc:asOf when they have no start.
+
+    Dates may be partial (xsd:gYear, xsd:gYearMonth), so two dates are compared on the precision both have.
+    """
+    dates: dict[object, dict[ox.NamedNode, str]] = defaultdict(dict)
+    for quad in default:
+        if quad.predicate in (VALID_UNTIL, VALID_FROM, AS_OF) and isinstance(quad.object, ox.Literal):
+            dates[quad.subject][quad.predicate] = quad.object.value
+    ended_early = []
+    for graph, known in dates.items():
+        start = known.get(VALID_FROM, known.get(AS_OF))
+        end = known.get(VALID_UNTIL)
+        if start is not None and end is not None:
+            precision = min(len(start), len(end))
+            if end[:precision] < start[:precision]:
+                ended_early.append(graph)
+    return sorted(ended_early, key=str)
+
+
 def _unsourced(default: list[ox.Quad], described: set[ox.NamedNode | ox.BlankNode]) -> list[ox.Quad]:
     """Default-graph statements that are not about a described graph, its sources or what those refer to."""
     reachable: set[object] = set(described)
@@ -158,6 +193,7 @@ def _unsourced(default: list[ox.Quad], described: set[ox.NamedNode | ox.BlankNod
 def _shacl_violations(sources: Sources, index: SourceIndex) -> list[Violation]:
     data = to_rdflib(q for source in (sources.ontology, *sources.data) for q in source.quads)
     shapes = to_rdflib(sources.shapes.quads)
+    shapes += _known_unit_shape(data)
     conforms, report, _ = pyshacl.validate(
         data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=False
     )
@@ -170,6 +206,42 @@ def _shacl_violations(sources: Sources, index: SourceIndex) -> list[Violation]:
         for result in report.subjects(RDF.type, SH.ValidationResult)
     ]
     return sorted(set(violations), key=lambda v: (v.path or "", v.line or 0, v.resource, v.problem))
+
+
+def _known_unit_shape(ontology: Graph) -> Graph:
+    """mlcsh:KnownUnitShape: the unit codes and symbols the ontology's mlc:UnitOfMeasure individuals define.
+
+    Generated rather than written in shapes.ttl so the list of units is said once; sh:in keeps it a core
+    constraint, which pySHACL checks far faster than a SPARQL constraint run once per quantity.
+    """
+    codes: list[Node] = []
+    texts: list[Node] = []
+    for unit in sorted(ontology.subjects(RDF.type, MLC.UnitOfMeasure)):
+        code = ontology.value(unit, SKOS.notation)
+        if code is not None:
+            codes.append(code)
+        else:
+            texts.extend(ontology.objects(unit, MLC.symbol))
+    described = (
+        "schema:unitCode with the UN/CEFACT code (skos:notation) of an mlc:UnitOfMeasure in ontology/mlcloud.ttl: "
+        + ", ".join(f'"{c}"' for c in codes)
+        + "; or schema:unitText with the symbol of one that has no code: "
+        + ", ".join(f'"{t}"' for t in texts)
+    )
+    shape = Graph()
+    node = SHAPES.KnownUnitShape
+    shape.add((node, RDF.type, SH.NodeShape))
+    shape.add((node, SH.targetClass, SCHEMA.QuantitativeValue))
+    for path, allowed in ((SCHEMA.unitCode, codes), (SCHEMA.unitText, texts)):
+        prop = BNode()
+        values = BNode()
+        Collection(shape, values, allowed)
+        shape.add((node, SH.property, prop))
+        shape.add((prop, SH.path, path))
+        shape.add((prop, SH["in"], values))
+        shape.add((prop, SH.message, Literal("the unit is not a known unit")))
+        shape.add((prop, SH.description, Literal(described)))
+    return shape
 
 
 def _shacl_violation(result: Node, data: Graph, graph: Graph, index: SourceIndex) -> Violation:
