@@ -167,6 +167,10 @@ class Explainer:
             explanation.checks = self._why_not(resource, capability, parameters, depth=0)
         return explanation
 
+    def prove(self, triple: tuple[str, str, str]) -> Proof:
+        """Why a statement of the closure holds (N-Triples terms), with the build's parameters."""
+        return self._prove(triple, None, depth=0, seen=frozenset())
+
     # -- positive ---------------------------------------------------------------------------------------------
 
     def _holds(self, triple: tuple[str, str, str]) -> bool:
