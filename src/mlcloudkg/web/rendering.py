@@ -6,7 +6,9 @@ import time
 from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request, url_for
+from markupsafe import Markup, escape
 
+from mlcloudkg.cells import CHECK, CROSS
 from mlcloudkg.namespaces import compact
 from mlcloudkg.web.assets import library_version
 from mlcloudkg.web.http import HTML, cacheable, entity_tag, not_modified, not_modified_response
@@ -34,6 +36,21 @@ def page(template: str, *, status: int = 200, varies: tuple[object, ...] = (), *
     return cacheable(response, etag, build.last_modified) if status == 200 else response
 
 
+# Ticks and crosses as text with a name (emoji need a colour font and are read out oddly by screen readers).
+MARKS = {
+    CHECK: Markup('<span class="mark yes" role="img" aria-label="yes">✓</span>'),
+    CROSS: Markup('<span class="mark no" role="img" aria-label="no">✗</span>'),
+}
+
+
+def marks(text: str) -> Markup:
+    """`text`, escaped, with the tables' tick and cross emoji as marks."""
+    shown = escape(text)
+    for emoji, mark in MARKS.items():
+        shown = Markup(shown.replace(escape(emoji), mark))
+    return shown
+
+
 def register(app: Flask) -> None:
     """Globals of every template: the served build, and how to link a term of the graph."""
 
@@ -52,5 +69,6 @@ def register(app: Flask) -> None:
         compact=compact,
         vendor_url=vendor_url,
     )
+    app.jinja_env.filters["marks"] = marks
     # Templates are ours and change only with the code: no need to stat them on every request.
     app.jinja_env.auto_reload = False

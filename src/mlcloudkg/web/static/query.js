@@ -14,6 +14,7 @@
   Yasqe.defaults.autocompleters = ["prefixes", "variables", "graphClasses", "graphProperties"];
   Yasqe.defaults.prefixCcApi = null;
   Yasqe.defaults.value = config.newTabQuery;
+  Yasqe.defaults.collapsePrefixesOnLoad = true;
   Yasgui.Yasr.registerPlugin("chart", window.MlcloudkgChart);
 
   const forced = (tab) => ({ ...tab, requestConfig: { ...tab.requestConfig, endpoint: config.endpoint, args: [] } });

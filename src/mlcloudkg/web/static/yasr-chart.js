@@ -45,11 +45,15 @@
     }
 
     settings() {
-      const { numeric, text } = this.columns();
+      const { rows, numeric, text } = this.columns();
       const saved = this.yasr.getPersistentConfig().pluginsConfig?.chart || {};
+      // Names read better than IRIs: label by the first column of literals, if there is one.
+      const literal = text.find((v) => rows.some((row) => row[v] && row[v].type !== "uri"));
       return {
         type: ["bar", "line"].includes(saved.type) ? saved.type : "bar",
-        label: text.includes(saved.label) ? saved.label : text[0] || "",
+        label: text.includes(saved.label) ? saved.label : literal || text[0] || "",
+        // One column by default: columns of different units on one axis hide each other.
+        values: saved.values === "*" || numeric.includes(saved.values) ? saved.values : numeric[0],
         numeric,
         text,
       };
@@ -76,7 +80,8 @@
       const settings = this.settings();
       const { rows } = this.columns();
       const store = (change) => {
-        this.yasr.storePluginConfig("chart", { type: settings.type, label: settings.label, ...change });
+        const { type, label, values } = settings;
+        this.yasr.storePluginConfig("chart", { type, label, values, ...change });
         this.yasr.draw();
       };
       const container = document.createElement("div");
@@ -86,12 +91,15 @@
       controls.append(
         this.control("Chart", [["bar", "Bars"], ["line", "Line"]], settings.type, (type) => store({ type })),
         " ",
+        this.control("Values", [...settings.numeric.map((v) => [v, `?${v}`]), ["*", "All numeric columns"]], settings.values, (values) => store({ values })),
+        " ",
         this.control("Labels from", settings.text.map((v) => [v, `?${v}`]), settings.label, (label) => store({ label })),
       );
+      const shown = settings.values === "*" ? settings.numeric : [settings.values];
       const figure = document.createElement("figure");
       const canvas = document.createElement("canvas");
       canvas.setAttribute("role", "img");
-      canvas.setAttribute("aria-label", `Chart of ${settings.numeric.map((v) => "?" + v).join(", ")} by ?${settings.label}`);
+      canvas.setAttribute("aria-label", `Chart of ${shown.map((v) => "?" + v).join(", ")} by ?${settings.label}`);
       figure.append(canvas);
       container.append(controls, figure);
       this.yasr.resultsEl.appendChild(container);
@@ -101,7 +109,7 @@
         type: settings.type,
         data: {
           labels: rows.map((row) => this.shorten(row[settings.label])),
-          datasets: settings.numeric.map((v) => ({
+          datasets: shown.map((v) => ({
             label: `?${v}`,
             data: rows.map((row) => (isNumber(row[v]) ? Number(row[v].value) : null)),
           })),
