@@ -124,6 +124,13 @@ def test_a_resource_the_graph_does_not_know_is_404(server: LiveServer) -> None:
     assert "https://w3id.org/mlcloudkg/id/no-such-thing" in response.text
 
 
+@pytest.mark.parametrize("path", ["/id/a%3Eb", "/id/a%20b", "/source/%7Bx%7D", "/graph/%22quoted%22"])
+def test_a_path_that_makes_no_iri_is_404(server: LiveServer, path: str) -> None:
+    response = get(server, path, "text/turtle")
+    assert response.status_code == 404
+    assert "the graph says nothing about" in response.text
+
+
 def test_an_unknown_suffix_is_not_a_format(server: LiveServer) -> None:
     response = get(server, "/id/google-colab.xyz")
     assert response.status_code == 404

@@ -5,6 +5,7 @@ prices, and, for a graph, what it holds. Resource pages show it; its RDF is serv
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -149,8 +150,11 @@ class Description:
 
 
 def exists(kg: KnowledgeGraph, iri: str) -> bool:
-    """Whether the dataset mentions the IRI anywhere: as a subject, object or graph name."""
-    node = ox.NamedNode(iri)
+    """Whether the dataset mentions the IRI anywhere: as a subject, object or graph name (False for a non-IRI)."""
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError:
+        return False
     store = kg.store.store
     return (
         next(iter(store.quads_for_pattern(node, None, None)), None) is not None
@@ -227,10 +231,10 @@ def quads(kg: KnowledgeGraph, iri: str) -> list[ox.Quad]:
 # -- helpers ----------------------------------------------------------------------------------------------------
 
 
-def _grouped(found: object) -> dict[tuple[Node, Node, Node], set[str]]:
+def _grouped(found: Iterable[ox.Quad]) -> dict[tuple[Node, Node, Node], set[str]]:
     """Statements and the named graphs that hold each (the default graph, the merge of them all, is left out)."""
     grouped: dict[tuple[Node, Node, Node], set[str]] = defaultdict(set)
-    for quad in found:  # type: ignore[attr-defined]
+    for quad in found:
         key = (quad.subject, quad.predicate, quad.object)
         if isinstance(quad.graph_name, ox.NamedNode):
             grouped[key].add(quad.graph_name.value)
@@ -239,8 +243,8 @@ def _grouped(found: object) -> dict[tuple[Node, Node, Node], set[str]]:
     return grouped
 
 
-def _limited(found: object) -> object:
-    for count, quad in enumerate(found):  # type: ignore[attr-defined]
+def _limited(found: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+    for count, quad in enumerate(found):
         if count >= MAX_LISTED:
             return
         yield quad

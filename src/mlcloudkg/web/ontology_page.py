@@ -28,9 +28,8 @@ def _ontology(suffix: str = "") -> Response:
     if rdf_format is not None:
 
         def produce() -> bytes:
-            graph = [q.triple for q in build.kg.store.store.quads_for_pattern(None, None, None, ONTOLOGY)]
             quads = list(build.kg.store.store.quads_for_pattern(None, None, None, ONTOLOGY))
-            return serialize(rdf_format, graph, quads)
+            return serialize(rdf_format, [q.triple for q in quads], quads)
 
         return rdf_response(rdf_format, ("ontology",), produce)
     documented = _documented(build.kg, build.version)

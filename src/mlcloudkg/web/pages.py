@@ -15,6 +15,7 @@ from mlcloudkg import finder
 from mlcloudkg.describe import labels
 from mlcloudkg.errors import RequestError
 from mlcloudkg.reasoning.explain import Proof
+from mlcloudkg.reasoning.rules import RuleSet
 from mlcloudkg.web.http import HTML, cacheable, entity_tag, negotiate
 from mlcloudkg.web.rendering import page, served
 
@@ -96,10 +97,10 @@ def find() -> Response:
 # -- /explain ---------------------------------------------------------------------------------------------------
 
 
-def _parameters(kg_rules: object) -> dict[str, dict[str, str]]:
+def _parameters(rules: RuleSet) -> dict[str, dict[str, str]]:
     """The thresholds of the rules (e.g. min_session_hours): a user may ask with other values."""
     found: dict[str, dict[str, str]] = {}
-    for rule in kg_rules.rules:  # type: ignore[attr-defined]
+    for rule in rules.rules:
         found.update(rule.parameters)
     return found
 

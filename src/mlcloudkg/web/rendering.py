@@ -21,19 +21,19 @@ def served() -> Served:
     return current_app.extensions["mlcloudkg"].current()
 
 
-def page(template: str, *, status: int = 200, varies: tuple[object, ...] = (), **context: Any) -> Response:
+def page(template: str, *, varies: tuple[object, ...] = (), **context: Any) -> Response:
     """Render `template` for the served build. A page depends only on the build, its URL and `varies` (anything
     else it shows), so it carries an ETag and Last-Modified like every other response, and a conditional request
     gets 304 without rendering."""
     build = served()
     etag = entity_tag("page", build.version, request.full_path, template, *varies)
-    if status == 200 and not_modified(etag, build.last_modified):
+    if not_modified(etag, build.last_modified):
         return not_modified_response(etag, build.last_modified)
     body = render_template(template, **context)
-    response = Response(body, status=status, content_type=f"{HTML}; charset=utf-8")
+    response = Response(body, content_type=f"{HTML}; charset=utf-8")
     elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     response.headers["Server-Timing"] = f"app;dur={elapsed:.2f}"
-    return cacheable(response, etag, build.last_modified) if status == 200 else response
+    return cacheable(response, etag, build.last_modified)
 
 
 # Ticks and crosses as text with a name (emoji need a colour font and are read out oddly by screen readers).

@@ -82,6 +82,7 @@ def resource(path: str) -> Response:
         "resource.html",
         description=describe.describe(kg, iri),
         alternates=alternates,
+        datasets=[(f, href) for f, href in alternates if f.serializer in DATASET_FORMATS],
         max_listed=describe.MAX_LISTED,
         capabilities=kg.rules.labels,
         describe_query=f"DESCRIBE <{iri}>",
