@@ -42,7 +42,9 @@ def test_every_named_query_is_an_example_tab_with_its_description(browsing: Brow
     titles = {query.title for query in kg.catalog.values()}
     assert titles <= {tab.strip(" \n✖") for tab in tabs}
     open_example(page, "Cheapest GPU hour")
-    expect(page.locator("#example-description")).to_contain_text(kg.catalog["cheapest-gpu-hour"].answers)
+    described = page.locator("#example-description")
+    expect(described).to_contain_text(kg.catalog["cheapest-gpu-hour"].answers)
+    expect(described).to_contain_text(kg.catalog["cheapest-gpu-hour"].description)
     browsing.screenshot("query-page")
 
 

@@ -52,7 +52,13 @@
   const description = document.getElementById("example-description");
   const describe = () => {
     const example = examples.get(yasgui.getTab().getName());
-    description.textContent = example ? `${example.title}: ${example.answers || example.description}` : "";
+    const parts = example ? [example.answers, example.description].filter(Boolean) : [];
+    description.replaceChildren(...parts.map((text, index) => {
+      const span = document.createElement("span");
+      span.className = index === 0 && example.answers ? "answers" : "about";
+      span.textContent = text + " ";
+      return span;
+    }));
   };
 
   // Links in results to our resources go to their pages on this site.
