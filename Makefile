@@ -10,6 +10,11 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: install run build test lint format bench clean
 
+# The browser tests drive Debian's chromium through Playwright (the Python package, from PyPI): a browser is
+# never downloaded. apt-get runs through sudo when make does not run as root.
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -30,7 +35,11 @@ build: install
 run: build
 	$(BIN)/mlcloudkg serve
 
-test: build
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
+test: build $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 lint: install

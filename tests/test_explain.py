@@ -6,10 +6,12 @@ import json
 import subprocess
 import sys
 
+import pyoxigraph as ox
 import pytest
 
 from mlcloudkg.api import KnowledgeGraph, UnknownName
 from mlcloudkg.config import Settings
+from mlcloudkg.namespaces import MLC
 from mlcloudkg.queries import ParameterError
 from mlcloudkg.reasoning.explain import Proof
 
@@ -120,3 +122,33 @@ def test_explain_from_the_command_line_as_json(settings: Settings, kg: Knowledge
     assert data["proof"]["by"] == "definition of mlc:CLIWorkflowService"
     cli_fact = next(p for p in data["proof"]["premises"] if "hasFeature" in p["statement"])
     assert {s["locator"] for s in cli_fact["sources"]} >= {"feature table, row 'CLI'"}
+
+
+def test_a_property_chain_statement_is_explained_down_to_its_sources(kg: KnowledgeGraph) -> None:
+    proof = kg.explain_statement(
+        "google-colab", "offersGPU", ox.NamedNode("https://w3id.org/mlcloudkg/id/nvidia-tesla-t4")
+    )
+    assert proof.by == "property chain of mlc:offersGPU"
+    assert [p.triple[1] for p in proof.premises] == [
+        "<https://w3id.org/mlcloudkg/ontology#offersPlan>",
+        "<https://w3id.org/mlcloudkg/ontology#providesRuntime>",
+        "<https://w3id.org/mlcloudkg/ontology#gpuModel>",
+    ]
+    assert all(p.by == "asserted" and p.sources for p in proof.premises)
+
+
+def test_an_asserted_statement_is_explained_by_its_passages(kg: KnowledgeGraph) -> None:
+    proof = kg.explain_statement("colab-free", "allowsSharingMode", ox.NamedNode(str(MLC.PrivateNotebooks)))
+    assert proof.by == "asserted"
+    assert [s.locator for s in proof.sources] == ["free-runtime table, row 'Sharing'"]
+
+
+def test_a_statement_the_graph_does_not_hold_is_refused(kg: KnowledgeGraph) -> None:
+    with pytest.raises(UnknownName, match="does not hold"):
+        kg.explain_statement("paperspace-gradient", "offersGPU", ox.NamedNode(str(MLC.PrivateNotebooks)))
+
+
+@pytest.mark.parametrize("name", ["google colab", "kg:x>y", 'https://example.org/a"b', "kg:{x}"])
+def test_names_that_are_not_iris_are_refused_before_any_query(kg: KnowledgeGraph, name: str) -> None:
+    with pytest.raises(UnknownName, match="not a valid IRI"):
+        kg.explain(name, "FreeGPUService")

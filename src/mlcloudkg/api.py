@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+import pyoxigraph as ox
+
 from mlcloudkg.build import build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import MlcloudkgError
 from mlcloudkg.history import Freshness, Timeline, freshness
 from mlcloudkg.namespaces import GRAPH_ONTOLOGY, KG, MLC, PREFIXES, compact
 from mlcloudkg.queries import NamedQuery, load_catalog
-from mlcloudkg.reasoning.explain import Explainer, Explanation
+from mlcloudkg.reasoning.explain import Explainer, Explanation, Proof
 from mlcloudkg.reasoning.rules import RuleSet
 from mlcloudkg.store import GraphStore, Row
 
@@ -40,7 +42,9 @@ class KnowledgeGraph:
         self.settings = settings
         self.catalog, self.catalog_problems = load_catalog(settings.queries_dir)
         self.rules = RuleSet.from_json(store.build.rules_path.read_text())
-        self.explainer = Explainer(self.rules, store.select_terms, store.inferred_graph.value)
+        self.explainer = Explainer(
+            self.rules, store.select_terms, store.inferred_graph.value, lambda: store.passages_in_effect
+        )
         self._hypotheticals: dict[tuple[tuple[str, str], ...], GraphStore] = {}
 
     @classmethod
@@ -66,18 +70,27 @@ class KnowledgeGraph:
             raise UnknownQuery(f"no named query {name!r} — accepted: one of {known}") from None
 
     def resolve(self, name: str, default_namespace: str) -> str:
-        """An IRI from an IRI, a prefixed name (kg:google-colab) or a bare local name (google-colab)."""
+        """An IRI from an IRI, a prefixed name (kg:google-colab) or a bare local name (google-colab).
+
+        Raises UnknownName for anything that does not make a valid IRI: callers put the result in SPARQL."""
         if re.match(r"^[a-z][a-z0-9+.-]*://", name):
-            return name
-        prefix, colon, local = name.partition(":")
-        if colon:
-            if prefix not in PREFIXES:
+            iri = name
+        else:
+            prefix, colon, local = name.partition(":")
+            if colon and prefix not in PREFIXES:
                 raise UnknownName(
                     f"unknown prefix {prefix!r} in {name!r} — accepted: an IRI, a prefixed name with "
                     f"one of {', '.join(PREFIXES)}, or a bare name"
                 )
-            return PREFIXES[prefix] + local
-        return default_namespace + name
+            iri = PREFIXES[prefix] + local if colon else default_namespace + name
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            raise UnknownName(
+                f"{name!r} is not a valid IRI or name — accepted: an absolute IRI, a prefixed name or a bare name "
+                "without spaces, quotes or angle brackets"
+            ) from None
+        return iri
 
     def explain(self, resource: str, capability: str, **parameters: Any) -> Explanation:
         """Whether `resource` has `capability`, with the proof down to its sources or the condition that fails.
@@ -93,10 +106,26 @@ class KnowledgeGraph:
         given = {k: str(v) for k, v in parameters.items() if v is not None}
         if given:
             hypothetical = self._hypothetical(given)
-            explainer = Explainer(self.rules, hypothetical.select_terms, hypothetical.inferred_graph.value)
+            explainer = Explainer(
+                self.rules,
+                hypothetical.select_terms,
+                hypothetical.inferred_graph.value,
+                lambda: hypothetical.passages_in_effect,
+            )
         else:
             explainer = self.explainer
         return explainer.explain(resource_iri, capability_iri, given)
+
+    def explain_statement(self, subject: str, predicate: str, object_: ox.NamedNode | ox.Literal) -> Proof:
+        """Why the statement holds: asserted (with its sources), an ontology axiom, or the rule and its premises.
+
+        Subject and predicate may be IRIs, prefixed or bare names (kg: for the subject, mlc: for the predicate)."""
+        subject_term = ox.NamedNode(self.resolve(subject, str(KG)))
+        predicate_term = ox.NamedNode(self.resolve(predicate, str(MLC)))
+        triple = (str(subject_term), str(predicate_term), str(object_))
+        if not self.store.ask(f"ASK {{ {' '.join(triple)} }}"):
+            raise UnknownName(f"the graph does not hold the statement {' '.join(triple)}")
+        return self.explainer.prove(triple)
 
     def _hypothetical(self, parameters: dict[str, str]) -> GraphStore:
         """The closure the rules give with other thresholds than the build's (e.g. sessions of 24 hours)."""

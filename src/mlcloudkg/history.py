@@ -49,6 +49,33 @@ class Passage:
     end: date | None  # last day its facts held, if a source says
     complete_for: frozenset[ox.NamedNode]
 
+    def holds_on(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or self.end >= day)
+
+
+def passages(store: ox.Store) -> list[Passage]:
+    """Every source passage of the build with its dates and completeness claims (not its facts)."""
+    query = f"""PREFIX mlc: <{MLC}>
+        SELECT ?graph ?asOf ?validFrom ?validUntil ?complete WHERE {{
+          GRAPH <{PROVENANCE.value}> {{
+            ?graph a mlc:SourcedGraph .
+            OPTIONAL {{ ?graph mlc:asOf ?asOf }} OPTIONAL {{ ?graph mlc:validFrom ?validFrom }}
+            OPTIONAL {{ ?graph mlc:validUntil ?validUntil }} OPTIONAL {{ ?graph mlc:completeFor ?complete }} }}
+        }}"""
+    dates: dict[ox.NamedNode, tuple[date, date | None]] = {}
+    complete: dict[ox.NamedNode, set[ox.NamedNode]] = defaultdict(set)
+    for row in store.query(query):
+        graph = row["graph"]
+        start = period((row["validFrom"] or row["asOf"]).value)[0]
+        end = period(row["validUntil"].value)[1] if row["validUntil"] else None
+        dates[graph] = (start, end)
+        if row["complete"] is not None:
+            complete[graph].add(row["complete"])
+    return [
+        Passage(graph, start, end, frozenset(complete[graph]))
+        for graph, (start, end) in sorted(dates.items(), key=lambda item: item[0].value)
+    ]
+
 
 @dataclass
 class Timeline:
@@ -59,28 +86,9 @@ class Timeline:
 
     @classmethod
     def from_store(cls, store: ox.Store) -> Timeline:
-        query = f"""PREFIX mlc: <{MLC}>
-            SELECT ?graph ?asOf ?validFrom ?validUntil ?complete WHERE {{
-              GRAPH <{PROVENANCE.value}> {{
-                ?graph a mlc:SourcedGraph .
-                OPTIONAL {{ ?graph mlc:asOf ?asOf }} OPTIONAL {{ ?graph mlc:validFrom ?validFrom }}
-                OPTIONAL {{ ?graph mlc:validUntil ?validUntil }} OPTIONAL {{ ?graph mlc:completeFor ?complete }} }}
-            }}"""
-        dates: dict[ox.NamedNode, tuple[date, date | None]] = {}
-        complete: dict[ox.NamedNode, set[ox.NamedNode]] = defaultdict(set)
-        for row in store.query(query):
-            graph = row["graph"]
-            start = period((row["validFrom"] or row["asOf"]).value)[0]
-            end = period(row["validUntil"].value)[1] if row["validUntil"] else None
-            dates[graph] = (start, end)
-            if row["complete"] is not None:
-                complete[graph].add(row["complete"])
-        passages = [
-            Passage(graph, start, end, frozenset(complete[graph]))
-            for graph, (start, end) in sorted(dates.items(), key=lambda item: item[0].value)
-        ]
-        facts = {p.graph: [q.triple for q in store.quads_for_pattern(None, None, None, p.graph)] for p in passages}
-        return cls(passages, facts)
+        every = passages(store)
+        facts = {p.graph: [q.triple for q in store.quads_for_pattern(None, None, None, p.graph)] for p in every}
+        return cls(every, facts)
 
     def change_dates(self) -> list[date]:
         """The dates on which the state changes: a passage starts holding, or stops (the day after its end)."""
@@ -94,7 +102,7 @@ class Timeline:
 
     def facts_on(self, day: date) -> set[ox.Triple]:
         """The facts that held on `day`."""
-        active = [p for p in self.passages if p.start <= day and (p.end is None or p.end >= day)]
+        active = [p for p in self.passages if p.holds_on(day)]
         newest_complete: dict[tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode], date] = {}
         for passage in active:
             for triple in self.facts[passage.graph]:
@@ -112,11 +120,7 @@ class Timeline:
 
     def sources_on(self, day: date, triple: ox.Triple) -> list[ox.NamedNode]:
         """The passages active on `day` that state `triple`."""
-        return [
-            p.graph
-            for p in self.passages
-            if p.start <= day and (p.end is None or p.end >= day) and triple in self.facts[p.graph]
-        ]
+        return [p.graph for p in self.passages if p.holds_on(day) and triple in self.facts[p.graph]]
 
 
 @dataclass

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import pyoxigraph as ox
@@ -20,7 +21,7 @@ from mlcloudkg.dataset import (
     passage_graphs,
     snapshot_graphs,
 )
-from mlcloudkg.history import Timeline
+from mlcloudkg.history import Timeline, passages
 from mlcloudkg.reasoning.materialize import materialize
 from mlcloudkg.reasoning.rules import RuleSet
 
@@ -89,6 +90,11 @@ class GraphStore:
         add_current(scratch, facts)
         materialize(scratch, rules, parameters)
         return GraphStore(self.build, scratch, state_date=day)
+
+    @cached_property
+    def passages_in_effect(self) -> frozenset[str]:
+        """The passage graphs whose facts held on this view's date: the ones to cite for its facts."""
+        return frozenset(p.graph.value for p in passages(self.store) if p.holds_on(self.state_date))
 
     @property
     def version(self) -> str:

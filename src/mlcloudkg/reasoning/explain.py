@@ -150,10 +150,13 @@ class Explanation:
 class Explainer:
     """Explains membership of resources in the classes the rule table derives."""
 
-    def __init__(self, rules: RuleSet, select: Select, inferred_graph: str) -> None:
+    def __init__(
+        self, rules: RuleSet, select: Select, inferred_graph: str, in_effect: Callable[[], frozenset[str]]
+    ) -> None:
         self.rules = rules
         self.select = select
         self.inferred_graph = inferred_graph  # where the view's derived triples are: the rest is asserted
+        self.in_effect = in_effect  # the passages whose facts held on the view's date: the only ones cited
 
     def explain(self, resource: str, capability: str, parameters: dict[str, str] | None = None) -> Explanation:
         """Explain over the closure `select` reads; `parameters` must be those it was materialised with."""
@@ -167,6 +170,10 @@ class Explainer:
         else:
             explanation.checks = self._why_not(resource, capability, parameters, depth=0)
         return explanation
+
+    def prove(self, triple: tuple[str, str, str]) -> Proof:
+        """Why a statement of the closure holds (N-Triples terms), with the build's parameters."""
+        return self._prove(triple, None, depth=0, seen=frozenset())
 
     # -- positive ---------------------------------------------------------------------------------------------
 
@@ -245,7 +252,10 @@ class Explainer:
             GROUP BY ?graph ?title ?locator ?quote ?status ?asOf ?validFrom ORDER BY ?graph"""
         )
         sources = []
+        in_effect = self.in_effect()
         for row in rows:
+            if row["graph"].value not in in_effect:
+                continue
             primaries = (
                 row["primaries"].value.split("\u001f") if row.get("primaries") and row["primaries"].value else []
             )

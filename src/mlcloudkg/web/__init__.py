@@ -1,4 +1,5 @@
-"""The web service: an application factory, one blueprint per area (SPARQL, downloads, operations)."""
+"""The web service: an application factory, one blueprint per area (SPARQL, downloads, operations, and the web UI:
+the query page, the comparison, finder and explanation pages, resource pages, the ontology's documentation)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,19 @@ from flask_compress import Compress
 from flask_cors import CORS
 
 from mlcloudkg.config import Settings
-from mlcloudkg.web import downloads, errors, metrics, ops, sparql
+from mlcloudkg.web import (
+    assets,
+    downloads,
+    errors,
+    metrics,
+    ontology_page,
+    ops,
+    pages,
+    query_page,
+    rendering,
+    resources,
+    sparql,
+)
 from mlcloudkg.web.live import LiveDataset
 
 # Textual responses worth compressing; downloads are compressed ahead of time (see export.py).
@@ -53,8 +66,18 @@ def create_app(settings: Settings | None = None, *, live: LiveDataset | None = N
         max_age=86400,
     )
     Compress(app)
-    for blueprint in (sparql.blueprint, downloads.blueprint, ops.blueprint):
+    for blueprint in (
+        sparql.blueprint,
+        downloads.blueprint,
+        ops.blueprint,
+        query_page.blueprint,
+        pages.blueprint,
+        resources.blueprint,
+        ontology_page.blueprint,
+        assets.blueprint,
+    ):
         app.register_blueprint(blueprint)
+    rendering.register(app)
     errors.register(app)
     _measure(app)
     return app

@@ -1,6 +1,7 @@
 """Every error becomes an HTTP response here, and only here: a status, what was wrong and what is accepted.
 
-Plain text by default; RFC 9457 problem+json for clients that prefer JSON. Never a traceback or a file path.
+Plain text by default; RFC 9457 problem+json for clients that prefer JSON; an HTML page for browsers (they ask for
+text/html by name). Never a traceback or a file path.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, Response, request
+from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from mlcloudkg.errors import MlcloudkgError, QueryTimeout, RequestError
@@ -18,14 +19,30 @@ log = logging.getLogger(__name__)
 
 
 def problem(status: int, title: str, detail: str, accepted: str = "") -> Response:
-    prefers_json = request.accept_mimetypes.best_match(["text/plain", "application/problem+json", "application/json"])
-    if prefers_json in {"application/problem+json", "application/json"} and request.accept_mimetypes.best != "*/*":
+    preferred = request.accept_mimetypes.best_match(
+        ["text/plain", "application/problem+json", "application/json", "text/html"]
+    )
+    if preferred == "text/html":
+        page = _page(status, title, detail, accepted)
+        if page is not None:
+            return page
+    if preferred in {"application/problem+json", "application/json"} and request.accept_mimetypes.best != "*/*":
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
         if accepted:
             body["accepted"] = accepted
         return Response(json.dumps(body), status=status, content_type="application/problem+json")
     text = f"{status} {title}: {detail}\n" + (f"accepted: {accepted}\n" if accepted else "")
     return Response(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _page(status: int, title: str, detail: str, accepted: str) -> Response | None:
+    """The error as a page of the site, or None if even that cannot be rendered (then plain text is sent)."""
+    try:
+        body = render_template("error.html", status=status, title=title, detail=detail, accepted=accepted)
+    except Exception:  # the page needs the served build; the error may be that there is none
+        log.exception("could not render the error page")
+        return None
+    return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
 def register(app: Flask) -> None:

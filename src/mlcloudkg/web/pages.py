@@ -1,0 +1,176 @@
+"""Pages that answer people's questions: /compare (the article's tables for any services, every cell sourced),
+/find (requirements in, services out, with the reasons the others fail) and /explain (why a fact holds or not)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import fields
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, request
+
+from mlcloudkg import compare as comparison
+from mlcloudkg import finder
+from mlcloudkg.describe import labels
+from mlcloudkg.errors import RequestError
+from mlcloudkg.reasoning.explain import Proof
+from mlcloudkg.reasoning.rules import RuleSet
+from mlcloudkg.web.http import HTML, cacheable, entity_tag, negotiate
+from mlcloudkg.web.rendering import page, served
+
+blueprint = Blueprint("pages", __name__)
+
+JSON = "application/json"
+TEXT = "text/plain"
+ACCEPTED_OBJECT = 'an IRI, or a literal in N-Triples syntax such as "12"^^<http://www.w3.org/2001/XMLSchema#integer>'
+
+
+def _listed(name: str) -> list[str]:
+    """Values of a parameter given repeated (a=x&a=y), comma-separated (a=x,y) or both."""
+    return [part.strip() for value in request.args.getlist(name) for part in value.split(",") if part.strip()]
+
+
+def _data(body: object) -> Response:
+    build = served()
+    response = Response(json.dumps(body, ensure_ascii=False, default=str), content_type=f"{JSON}; charset=utf-8")
+    return cacheable(response, entity_tag("data", build.version, request.full_path), build.last_modified)
+
+
+# -- /compare ---------------------------------------------------------------------------------------------------
+
+
+@blueprint.route("/compare")
+def compare() -> Response:
+    kg = served().kg
+    everyone = comparison.services(kg)
+    wanted = _listed("providers") or [iri for iri, _ in everyone]
+    result = comparison.compare(kg, wanted)
+    if negotiate([HTML, JSON]) == JSON:
+        return _data(result.to_dict())
+    # The documents the cells cite, numbered once for the page.
+    titles = {
+        s.title for section in result.sections for row in section.rows for c in row.cells.values() for s in c.sources
+    }
+    footnotes = {title: number for number, title in enumerate(sorted(titles), start=1)}
+    return page(
+        "compare.html",
+        comparison=result,
+        services=everyone,
+        selected={iri for iri, _ in result.services},
+        footnotes=footnotes,
+        capabilities=kg.rules.labels,
+    )
+
+
+# -- /find ------------------------------------------------------------------------------------------------------
+
+
+def requirement_fields() -> list[str]:
+    return [f.name for f in fields(finder.Requirements)]
+
+
+@blueprint.route("/find")
+def find() -> Response:
+    kg = served().kg
+    given = {name: value for name, value in request.args.items() if value != ""}
+    try:
+        requirements = finder.Requirements.from_strings(given)
+    except ValueError as error:
+        raise RequestError(
+            str(error),
+            "checkboxes as on, true or 1; numbers between 0 and 1000000; fields: " + ", ".join(requirement_fields()),
+        ) from None
+    result = finder.find(kg, requirements)
+    if negotiate([HTML, JSON]) == JSON:
+        return _data(
+            {
+                "requirements": requirements.described(),
+                "matches": [{"service": c.service, "name": c.name} for c in result.matches],
+                "others": [{"service": c.service, "name": c.name, "fails": c.failed} for c in result.others],
+                "query": result.query,
+            }
+        )
+    return page("find.html", result=result, given=given, asked=bool(given))
+
+
+# -- /explain ---------------------------------------------------------------------------------------------------
+
+
+def _parameters(rules: RuleSet) -> dict[str, dict[str, str]]:
+    """The thresholds of the rules (e.g. min_session_hours): a user may ask with other values."""
+    found: dict[str, dict[str, str]] = {}
+    for rule in rules.rules:
+        found.update(rule.parameters)
+    return found
+
+
+def _object_term(text: str) -> ox.NamedNode | ox.Literal:
+    """The statement's object from a URL: an IRI (bare or in <>) or an N-Triples literal."""
+    text = text.strip()
+    if re.match(r"^[a-z][a-z0-9+.-]*://", text):
+        text = f"<{text}>"
+    try:
+        [triple] = list(ox.parse(f"<urn:s> <urn:p> {text} .".encode(), ox.RdfFormat.N_TRIPLES))
+    except (SyntaxError, ValueError):
+        raise RequestError(f"object={text!r} is not an RDF term", ACCEPTED_OBJECT) from None
+    if not isinstance(triple.object, ox.NamedNode | ox.Literal):
+        raise RequestError(f"object={text!r} is a blank node", ACCEPTED_OBJECT)
+    return triple.object
+
+
+def _proof_iris(proof: Proof) -> set[str]:
+    found = {term.strip("<>") for term in proof.triple if term.startswith("<")}
+    for premise in proof.premises:
+        found |= _proof_iris(premise)
+    return found
+
+
+@blueprint.route("/explain")
+def explain() -> Response:
+    kg = served().kg
+    thresholds = _parameters(kg.rules)
+    if "capability" in request.args or "resource" in request.args:
+        for needed in ("resource", "capability"):
+            if not request.args.get(needed):
+                raise RequestError(f"{needed}= is missing", "resource=<a resource> and capability=<a class>")
+        given = {name: request.args[name] for name in thresholds if request.args.get(name)}
+        explanation = kg.explain(request.args["resource"], request.args["capability"], **given)
+        offer = negotiate([HTML, JSON, TEXT])
+        if offer == JSON:
+            return _data(explanation.to_dict())
+        if offer == TEXT:
+            return Response(explanation.to_text() + "\n", content_type=f"{TEXT}; charset=utf-8")
+        proof = explanation.proof
+        names = _proof_iris(proof) if proof else set()
+        return page(
+            "explain.html",
+            explanation=explanation,
+            proof=proof,
+            labels=labels(kg, sorted(names | {explanation.resource, explanation.capability})),
+            thresholds=thresholds,
+            given=given,
+            capabilities=kg.rules.labels,
+        )
+    for needed in ("subject", "predicate", "object"):
+        if not request.args.get(needed):
+            raise RequestError(
+                f"{needed}= is missing",
+                "resource= and capability= (is a resource a capability?), or subject=, predicate= and object= "
+                "(why does a statement hold?)",
+            )
+    proof = kg.explain_statement(
+        request.args["subject"], request.args["predicate"], _object_term(request.args["object"])
+    )
+    offer = negotiate([HTML, JSON])
+    if offer == JSON:
+        return _data(proof.to_dict())
+    return page(
+        "explain.html",
+        explanation=None,
+        proof=proof,
+        labels=labels(kg, sorted(_proof_iris(proof))),
+        thresholds={},
+        given={},
+        capabilities=kg.rules.labels,
+    )

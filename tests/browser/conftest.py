@@ -1,0 +1,87 @@
+"""Headless Chromium (Debian's, driven by Playwright) against the live server, recording every request the pages
+make so that each test can prove that none left 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from ..conftest import PROJECT, LiveServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = PROJECT / "test-artifacts"
+# Flags for a quiet, reproducible browser: no GPU, no QUIC, and none of Chromium's own background traffic.
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Browsing:
+    """A page of the site, with every request it made and every script error it had."""
+
+    page: Page
+    base: str
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def open(self, path: str) -> Page:
+        self.page.goto(self.base + path)
+        return self.page
+
+    def foreign_requests(self) -> list[str]:
+        """Requests to anything but this server (blob: and data: URLs are made by the page itself)."""
+        local = (self.base + "/", f"blob:{self.base}/", "data:")
+        return [url for url in self.requests if not url.startswith(local)]
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=path, full_page=True)
+        return path
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
+    if not (PROJECT / "node_modules" / "@zazuko" / "yasgui").is_dir():
+        pytest.fail("node_modules is missing: `make install` installs the web UI's libraries (npm ci)")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One browser for the session; Playwright gives it a fresh, temporary profile (--user-data-dir)."""
+    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def browsing(browser: Browser, server: LiveServer) -> Iterator[Browsing]:
+    """A new page in a new context (empty storage: YASGUI starts afresh); after the test, no request may have
+    left this server and no script may have failed."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    session = Browsing(page, server.url)
+    page.on("request", lambda request: session.requests.append(request.url))
+    page.on("pageerror", lambda error: session.errors.append(str(error)))
+    yield session
+    context.close()
+    assert session.requests, "the test made no request at all"
+    assert session.foreign_requests() == [], "requests left 127.0.0.1"
+    assert session.errors == [], "scripts failed on the page"
