@@ -118,7 +118,10 @@ def test_the_change_list_matches_the_timeline(kg: KnowledgeGraph) -> None:
     assert listed >= EXPECTED_CHANGES
     removed = next(c for c in found[KG + "google-colab"] if c.kind == "removed")
     assert removed.before == [f"<{KG}nvidia-tesla-{m}>" for m in ("k80", "p100", "p4")]
-    assert any("research-timeline/colab-2026" in s for s in removed.sources) or removed.sources
+    assert [s.rsplit("/", 1)[-1] for s in removed.sources] == ["colab-2026"]  # "the free tier is still a T4"
+    floydhub_plans = next(c for c in found[KG + "floydhub"] if c.predicate == MLC + "offersPlan")
+    assert floydhub_plans.kind == "removed"
+    assert [s.rsplit("/", 1)[-1] for s in floydhub_plans.sources] == ["floydhub-shut-down"]  # says it shut down
     assert KG + "blobcity" not in found  # its library was maintained only between these dates
 
 

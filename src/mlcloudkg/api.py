@@ -12,7 +12,7 @@ import pyoxigraph as ox
 from mlcloudkg.build import build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import MlcloudkgError
-from mlcloudkg.history import Freshness, Timeline, freshness
+from mlcloudkg.history import Change, Freshness, Timeline, changes, freshness
 from mlcloudkg.namespaces import GRAPH_ONTOLOGY, KG, MLC, PREFIXES, compact
 from mlcloudkg.queries import NamedQuery, load_catalog
 from mlcloudkg.reasoning.explain import Explainer, Explanation, Proof
@@ -136,12 +136,23 @@ class KnowledgeGraph:
 
     def as_of(self, day: date | str) -> KnowledgeGraph:
         """The graph as it was on `day` (a date or YYYY-MM-DD): facts, capabilities and answers of that date."""
-        if isinstance(day, str):
-            try:
-                day = date.fromisoformat(day)
-            except ValueError:
-                raise UnknownName(f"as of {day!r}: not a date — accepted: YYYY-MM-DD, e.g. 2020-12-17") from None
-        return KnowledgeGraph(self.store.as_of(day, self.rules), self.settings)
+        return KnowledgeGraph(self.store.as_of(self.resolve_date(day, "as of"), self.rules), self.settings)
+
+    def changes(self, first: date | str, second: date | str = "now") -> dict[str, list[Change]]:
+        """What changed from `first` to `second` (dates, YYYY-MM-DD or "now"): added, removed and changed facts
+        grouped by the service they are about ("other" for the rest), each with the passages that say so."""
+        return changes(self.timeline(), self.resolve_date(first, "from"), self.resolve_date(second, "to"))
+
+    def resolve_date(self, day: date | str, role: str = "date") -> date:
+        """A date given as YYYY-MM-DD or "now" (the date of the latest known state)."""
+        if isinstance(day, date):
+            return day
+        if day.strip() == "now":
+            return self.state_date
+        try:
+            return date.fromisoformat(day.strip())
+        except ValueError:
+            raise UnknownName(f"{role} {day!r}: not a date — accepted: YYYY-MM-DD, e.g. 2020-12-17, or now") from None
 
     def freshness(self, iris: Iterable[str]) -> Freshness:
         """How old the facts about `iris` are, in the state this graph answers for."""
@@ -149,7 +160,7 @@ class KnowledgeGraph:
 
     def timeline(self) -> Timeline:
         """Every dated passage, to compute the state on any date or what changed between two."""
-        return Timeline.from_store(self.store.store)
+        return self.store.timeline
 
     @property
     def state_date(self) -> date:

@@ -145,19 +145,12 @@ def changes(settings: Settings, first: str, second: str, output: str) -> None:
 
     mlcloudkg changes 2020-12-17 now"""
     import json
-    from datetime import date
 
-    from mlcloudkg.history import changes as compute_changes
     from mlcloudkg.namespaces import compact
 
     kg = _graph(settings, None)
-    days = []
-    for text in (first, second):
-        try:
-            days.append(kg.state_date if text == "now" else date.fromisoformat(text))
-        except ValueError:
-            raise click.BadParameter(f"{text!r} is not a date; accepted: YYYY-MM-DD or now") from None
-    found = compute_changes(kg.timeline(), days[0], days[1])
+    days = [kg.resolve_date(first, "from"), kg.resolve_date(second, "to")]
+    found = kg.changes(*days)
     if output == "json":
         click.echo(
             json.dumps({owner: [change.__dict__ for change in items] for owner, items in found.items()}, indent=2)

@@ -13,7 +13,7 @@ import pyoxigraph as ox
 
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.cells import money, number
-from mlcloudkg.dataset import ASSERTED, DEFAULT, INFERRED, ONTOLOGY, PROVENANCE
+from mlcloudkg.dataset import ASSERTED, CURRENT, DEFAULT, INFERRED, ONTOLOGY, PROVENANCE
 from mlcloudkg.namespaces import DCTERMS, MLC, PREFIXES, SCHEMA, SKOS, compact, sparql_prologue
 
 RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
@@ -50,13 +50,13 @@ UNIT_SYMBOLS = (
 )
 PASSAGES = (
     sparql_prologue()
-    + """SELECT ?graph ?source ?title ?section ?locator ?quote ?asOf ?validFrom ?status WHERE {
+    + """SELECT ?graph ?source ?title ?section ?locator ?quote ?asOf ?validFrom ?validUntil ?status WHERE {
   VALUES ?graph { %s }
   ?graph a mlc:SourcedGraph ; prov:wasDerivedFrom ?source .
   OPTIONAL { ?source dcterms:title ?title } OPTIONAL { ?graph mlc:sourceSection ?section }
   OPTIONAL { ?graph mlc:sourceLocator ?locator } OPTIONAL { ?graph mlc:quote ?quote }
   OPTIONAL { ?graph mlc:asOf ?asOf } OPTIONAL { ?graph mlc:validFrom ?validFrom }
-  OPTIONAL { ?graph mlc:epistemicStatus/rdfs:label ?status }
+  OPTIONAL { ?graph mlc:validUntil ?validUntil } OPTIONAL { ?graph mlc:epistemicStatus/rdfs:label ?status }
 }"""
 )
 PER_UNIT = {"MON": "month", "HUR": "hour", "ANN": "year", "DAY": "day"}
@@ -106,7 +106,13 @@ class Passage:
     quote: str = ""
     as_of: str = ""
     valid_from: str = ""
+    valid_until: str = ""
     status: str = ""
+    in_effect: bool = True  # its facts hold on the date of the state shown
+
+    @property
+    def start(self) -> str:
+        return self.valid_from or self.as_of
 
 
 @dataclass
@@ -129,12 +135,25 @@ class Statement:
         return INFERRED.value in self.graphs and not self.asserted
 
     @property
+    def holds(self) -> bool:
+        """Part of the state shown: a source's statement that is superseded or has ended is history only."""
+        return not self.asserted or CURRENT.value in self.graphs
+
+    @property
     def in_ontology(self) -> bool:
         return ONTOLOGY.value in self.graphs
 
     @property
     def in_provenance(self) -> bool:
         return PROVENANCE.value in self.graphs
+
+
+@dataclass
+class HistoryEntry:
+    """One passage about the resource, in date order: what it said, and which of that still holds."""
+
+    passage: Passage
+    statements: list[Statement]
 
 
 @dataclass
@@ -147,6 +166,7 @@ class Description:
     passage: Passage | None = None  # when the resource is a passage of a source
     graph_size: int | None = None  # when the resource names a graph
     held: list[Statement] = field(default_factory=list)  # the statements of that graph (up to MAX_LISTED)
+    history: list[HistoryEntry] = field(default_factory=list)  # the passages stating its properties, oldest first
 
 
 def exists(kg: KnowledgeGraph, iri: str) -> bool:
@@ -178,7 +198,7 @@ def describe(kg: KnowledgeGraph, iri: str) -> Description:
     labels = _labels(kg, [n for n in nodes if isinstance(n, ox.NamedNode)])
     summaries = _summaries(kg, [n for n in nodes if isinstance(n, ox.NamedNode | ox.BlankNode)])
     graphs = {g for triples in (out, into, held) for gs in triples.values() for g in gs}
-    passages = _passages(kg, sorted({*graphs, iri}))
+    passages = passages_of(kg, sorted({*graphs, iri}))
 
     def term(n: Node, depth: int = 0) -> Term:
         shown = Term(n, labels.get(n, _fallback_label(n)), summaries.get(n, ""))
@@ -201,13 +221,22 @@ def describe(kg: KnowledgeGraph, iri: str) -> Description:
     return Description(
         iri=iri,
         label=labels.get(node, compact(iri)),
-        types=[s for s in outgoing if s.predicate.node == RDF_TYPE],
-        outgoing=[s for s in outgoing if s.predicate.node != RDF_TYPE],
-        incoming=statements(into),
+        types=[s for s in outgoing if s.predicate.node == RDF_TYPE and s.holds],
+        outgoing=[s for s in outgoing if s.predicate.node != RDF_TYPE and s.holds],
+        incoming=[s for s in statements(into) if s.holds],
         passage=passages.get(iri),
         graph_size=held_size,
         held=statements(held),
+        history=_history(outgoing),
     )
+
+
+def _history(outgoing: list[Statement]) -> list[HistoryEntry]:
+    by_passage: dict[str, HistoryEntry] = {}
+    for statement in outgoing:
+        for passage in statement.passages:
+            by_passage.setdefault(passage.graph, HistoryEntry(passage, [])).statements.append(statement)
+    return sorted(by_passage.values(), key=lambda entry: (entry.passage.start, entry.passage.graph))
 
 
 def triples(kg: KnowledgeGraph, iri: str) -> list[ox.Triple]:
@@ -292,6 +321,13 @@ def labels(kg: KnowledgeGraph, iris: list[str]) -> dict[str, str]:
     return {node.value: label for node, label in _labels(kg, [ox.NamedNode(iri) for iri in iris]).items()}
 
 
+def readable_names(kg: KnowledgeGraph, iris: list[str]) -> dict[str, str]:
+    """How a page names each IRI: a quantity or a price by its value in words ("up to 12 h"), else its label."""
+    nodes = [ox.NamedNode(iri) for iri in iris]
+    summaries = _summaries(kg, list(nodes))
+    return {**labels(kg, iris), **{node.value: text for node, text in summaries.items() if text}}  # type: ignore[union-attr]
+
+
 def _labels(kg: KnowledgeGraph, nodes: list[ox.NamedNode]) -> dict[Node, str]:
     if not nodes:
         return {}
@@ -338,9 +374,11 @@ def _in_words(row: dict[str, str], symbols: dict[str, str]) -> str:
     return f"{approximate}{text} {unit}".strip()
 
 
-def _passages(kg: KnowledgeGraph, graphs: list[str]) -> dict[str, Passage]:
+def passages_of(kg: KnowledgeGraph, graphs: list[str]) -> dict[str, Passage]:
+    """The passages named by `graphs`, described for a reader (graphs that are not passages are left out)."""
     if not graphs:
         return {}
+    in_effect = kg.store.passages_in_effect
     passages = {}
     for row in kg.query(PASSAGES % " ".join(f"<{g}>" for g in graphs)):
         passages[row["graph"]] = Passage(
@@ -352,6 +390,8 @@ def _passages(kg: KnowledgeGraph, graphs: list[str]) -> dict[str, Passage]:
             quote=row.get("quote", ""),
             as_of=str(row.get("asOf", "")),
             valid_from=str(row.get("validFrom", "")),
+            valid_until=str(row.get("validUntil", "")),
             status=row.get("status", ""),
+            in_effect=row["graph"] in in_effect,
         )
     return passages

@@ -11,7 +11,7 @@ Partial dates count from the first day of their period and end on its last day (
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -100,6 +100,11 @@ class Timeline:
         """The date of the latest known state."""
         return max(self.change_dates())
 
+    def main_survey(self) -> date:
+        """The date most passages were observed on (the article's, here): where a history view starts by default."""
+        starts = Counter(p.start for p in self.passages)
+        return max(starts, key=lambda day: (starts[day], day))
+
     def facts_on(self, day: date) -> set[ox.Triple]:
         """The facts that held on `day`."""
         active = [p for p in self.passages if p.holds_on(day)]
@@ -118,6 +123,25 @@ class Timeline:
         closed = {t.subject for t in held if t.predicate == OPERATING_STATUS and t.object == SHUT_DOWN}
         return {t for t in held if not (t.predicate == OFFERS_PLAN and t.subject in closed)}
 
+    def superseding(
+        self, since: date, day: date, subject: ox.NamedNode | ox.BlankNode, predicate: ox.NamedNode
+    ) -> list[ox.NamedNode]:
+        """The passages that started after `since`, hold on `day` and end older values of a property: those
+        complete for it that state the subject's values, or, for a shut-down service's plans, those that say it
+        shut down."""
+        newer = [p for p in self.passages if p.holds_on(day) and p.start > since]
+        if predicate == OFFERS_PLAN:
+            closing = ox.Triple(subject, OPERATING_STATUS, SHUT_DOWN)
+            found = [p.graph for p in newer if closing in self.facts[p.graph]]
+            if found:
+                return found
+        return [
+            p.graph
+            for p in newer
+            if predicate in p.complete_for
+            and any(t.subject == subject and t.predicate == predicate for t in self.facts[p.graph])
+        ]
+
     def sources_on(self, day: date, triple: ox.Triple) -> list[ox.NamedNode]:
         """The passages active on `day` that state `triple`."""
         return [p.graph for p in self.passages if p.holds_on(day) and triple in self.facts[p.graph]]
@@ -134,7 +158,7 @@ class Change:
     before: list[str]  # values on the first date (N-Triples terms); for a resource, its types
     after: list[str]
     name: str | None  # the resource's schema:name, if it has one
-    sources: list[str]  # passages stating the newer state (or, for what went, the older one)
+    sources: list[str]  # passages stating the newer state, or that ended the old one (else the old one's)
 
 
 def changes(timeline: Timeline, first: date, second: date) -> dict[str, list[Change]]:
@@ -170,9 +194,11 @@ def changes(timeline: Timeline, first: date, second: date) -> dict[str, list[Cha
         if subject in whole:
             continue
         kind = "changed" if removed and added else ("added" if added else "removed")
-        graphs = {g.value for t in added for g in timeline.sources_on(second, t)} or {
-            g.value for t in removed for g in timeline.sources_on(first, t)
-        }
+        graphs = (
+            {g.value for t in added for g in timeline.sources_on(second, t)}
+            or {g.value for g in timeline.superseding(first, second, subject, predicate)}  # type: ignore[arg-type]
+            or {g.value for t in removed for g in timeline.sources_on(first, t)}
+        )
         grouped[owner.get(subject, "other")].append(
             Change(
                 kind,

@@ -66,7 +66,7 @@ class GraphStore:
                 inferred_graph=inferred_graph,
                 state_date=max(earlier),
             )
-        return self._computed(Timeline.from_store(self.store).facts_on(day), rules, {}, day)
+        return self._computed(self.timeline.facts_on(day), rules, {}, day)
 
     def rematerialized(self, rules: RuleSet, parameters: dict[str, str]) -> GraphStore:
         """This view's asserted facts with the rules re-run under other parameters (thresholds)."""
@@ -95,6 +95,11 @@ class GraphStore:
     def passages_in_effect(self) -> frozenset[str]:
         """The passage graphs whose facts held on this view's date: the ones to cite for its facts."""
         return frozenset(p.graph.value for p in passages(self.store) if p.holds_on(self.state_date))
+
+    @cached_property
+    def timeline(self) -> Timeline:
+        """Every passage with its dates and facts (read once: history questions all start from it)."""
+        return Timeline.from_store(self.store)
 
     @property
     def version(self) -> str:

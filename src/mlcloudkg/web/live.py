@@ -25,6 +25,7 @@ from mlcloudkg.store import GraphStore
 
 log = logging.getLogger(__name__)
 RETIRE_AFTER_SECONDS = 60.0
+MAX_VIEWS = 32  # dated views kept per build: a snapshot view is cheap, one computed for an early date is not
 
 
 @dataclass
@@ -37,6 +38,19 @@ class Served:
     cache: ResultCache
     graphs: frozenset[str]
     opened_at: float = field(default_factory=time.time)
+    _views: dict[str, KnowledgeGraph] = field(default_factory=dict)
+
+    def view(self, as_of: str | None) -> KnowledgeGraph:
+        """The graph as of a date (YYYY-MM-DD), or now when none is given; the last few views are kept."""
+        if not as_of or as_of == "now":
+            return self.kg
+        found = self._views.get(as_of)
+        if found is None:
+            found = self.kg.as_of(as_of)
+            if len(self._views) >= MAX_VIEWS:
+                self._views.pop(next(iter(self._views)))
+            self._views[as_of] = found
+        return found
 
     @property
     def version(self) -> str:

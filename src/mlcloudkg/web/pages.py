@@ -6,18 +6,21 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import fields
+from datetime import date
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
 
 from mlcloudkg import compare as comparison
 from mlcloudkg import finder
-from mlcloudkg.describe import labels
+from mlcloudkg.describe import labels, passages_of, readable_names
 from mlcloudkg.errors import RequestError
+from mlcloudkg.namespaces import compact
 from mlcloudkg.reasoning.explain import Proof
 from mlcloudkg.reasoning.rules import RuleSet
 from mlcloudkg.web.http import HTML, cacheable, entity_tag, negotiate
 from mlcloudkg.web.rendering import page, served
+from mlcloudkg.web.state import AS_OF, facts_summary, outdated, requested_state
 
 blueprint = Blueprint("pages", __name__)
 
@@ -34,7 +37,8 @@ def _listed(name: str) -> list[str]:
 def _data(body: object) -> Response:
     build = served()
     response = Response(json.dumps(body, ensure_ascii=False, default=str), content_type=f"{JSON}; charset=utf-8")
-    return cacheable(response, entity_tag("data", build.version, request.full_path), build.last_modified)
+    etag = entity_tag("data", build.version, request.full_path, date.today().isoformat())
+    return cacheable(response, etag, build.last_modified)
 
 
 # -- /compare ---------------------------------------------------------------------------------------------------
@@ -42,12 +46,13 @@ def _data(body: object) -> Response:
 
 @blueprint.route("/compare")
 def compare() -> Response:
-    kg = served().kg
+    state = requested_state()
+    kg = state.kg
     everyone = comparison.services(kg)
     wanted = _listed("providers") or [iri for iri, _ in everyone]
     result = comparison.compare(kg, wanted)
     if negotiate([HTML, JSON]) == JSON:
-        return _data(result.to_dict())
+        return _data({**result.to_dict(), "facts": facts_summary(state, result.freshness)})
     # The documents the cells cite, numbered once for the page.
     titles = {
         s.title for section in result.sections for row in section.rows for c in row.cells.values() for s in c.sources
@@ -60,6 +65,9 @@ def compare() -> Response:
         selected={iri for iri, _ in result.services},
         footnotes=footnotes,
         capabilities=kg.rules.labels,
+        state=state,
+        freshness=result.freshness,
+        stale=outdated(kg, result.freshness),
     )
 
 
@@ -72,8 +80,9 @@ def requirement_fields() -> list[str]:
 
 @blueprint.route("/find")
 def find() -> Response:
-    kg = served().kg
-    given = {name: value for name, value in request.args.items() if value != ""}
+    state = requested_state()
+    kg = state.kg
+    given = {name: value for name, value in request.args.items() if value != "" and name != AS_OF}
     try:
         requirements = finder.Requirements.from_strings(given)
     except ValueError as error:
@@ -82,6 +91,7 @@ def find() -> Response:
             "checkboxes as on, true or 1; numbers between 0 and 1000000; fields: " + ", ".join(requirement_fields()),
         ) from None
     result = finder.find(kg, requirements)
+    freshness = kg.freshness(c.service for c in [*result.matches, *result.others])
     if negotiate([HTML, JSON]) == JSON:
         return _data(
             {
@@ -89,9 +99,18 @@ def find() -> Response:
                 "matches": [{"service": c.service, "name": c.name} for c in result.matches],
                 "others": [{"service": c.service, "name": c.name, "fails": c.failed} for c in result.others],
                 "query": result.query,
+                "facts": facts_summary(state, freshness),
             }
         )
-    return page("find.html", result=result, given=given, asked=bool(given))
+    return page(
+        "find.html",
+        result=result,
+        given=given,
+        asked=bool(given),
+        state=state,
+        freshness=freshness,
+        stale=outdated(kg, freshness),
+    )
 
 
 # -- /explain ---------------------------------------------------------------------------------------------------
@@ -128,7 +147,8 @@ def _proof_iris(proof: Proof) -> set[str]:
 
 @blueprint.route("/explain")
 def explain() -> Response:
-    kg = served().kg
+    state = requested_state()
+    kg = state.kg
     thresholds = _parameters(kg.rules)
     if "capability" in request.args or "resource" in request.args:
         for needed in ("resource", "capability"):
@@ -136,9 +156,10 @@ def explain() -> Response:
                 raise RequestError(f"{needed}= is missing", "resource=<a resource> and capability=<a class>")
         given = {name: request.args[name] for name in thresholds if request.args.get(name)}
         explanation = kg.explain(request.args["resource"], request.args["capability"], **given)
+        freshness = kg.freshness([explanation.resource])
         offer = negotiate([HTML, JSON, TEXT])
         if offer == JSON:
-            return _data(explanation.to_dict())
+            return _data({**explanation.to_dict(), "facts": facts_summary(state, freshness)})
         if offer == TEXT:
             return Response(explanation.to_text() + "\n", content_type=f"{TEXT}; charset=utf-8")
         proof = explanation.proof
@@ -151,6 +172,9 @@ def explain() -> Response:
             thresholds=thresholds,
             given=given,
             capabilities=kg.rules.labels,
+            state=state,
+            freshness=freshness,
+            stale=outdated(kg, freshness),
         )
     for needed in ("subject", "predicate", "object"):
         if not request.args.get(needed):
@@ -162,9 +186,10 @@ def explain() -> Response:
     proof = kg.explain_statement(
         request.args["subject"], request.args["predicate"], _object_term(request.args["object"])
     )
+    freshness = kg.freshness([request.args["subject"]])
     offer = negotiate([HTML, JSON])
     if offer == JSON:
-        return _data(proof.to_dict())
+        return _data({**proof.to_dict(), "facts": facts_summary(state, freshness)})
     return page(
         "explain.html",
         explanation=None,
@@ -173,4 +198,57 @@ def explain() -> Response:
         thresholds={},
         given={},
         capabilities=kg.rules.labels,
+        state=state,
+        freshness=freshness,
+        stale=outdated(kg, freshness),
     )
+
+
+# -- /changes ---------------------------------------------------------------------------------------------------
+
+
+@blueprint.route("/changes")
+def changes() -> Response:
+    """What changed between two dates, per service, each change with the passages that say so."""
+    kg = served().kg
+    first = kg.resolve_date(request.args.get("from") or kg.timeline().main_survey(), "from")
+    second = kg.resolve_date(request.args.get("to") or "now", "to")
+    found = kg.changes(first, second)
+    if negotiate([HTML, JSON]) == JSON:
+        return _data(
+            {
+                "from": first.isoformat(),
+                "to": second.isoformat(),
+                "changes": {owner: [vars(change) for change in items] for owner, items in found.items()},
+            }
+        )
+    every = [change for items in found.values() for change in items]
+    iris = {term[1:-1] for c in every for term in (*c.before, *c.after) if term.startswith("<")}
+    iris |= {c.subject for c in every} | {c.predicate for c in every if c.predicate} | set(found)
+    graphs = sorted({g for c in every for g in c.sources})
+    owners = sorted(found, key=lambda owner: (owner == "other", owner))
+    names = readable_names(kg, sorted(i for i in iris if i.startswith(("http://", "https://"))))
+    return page(
+        "changes.html",
+        first=first,
+        second=second,
+        latest=kg.state_date,
+        owners=owners,
+        found=found,
+        labels=names,
+        values={term: _readable(term, names) for c in every for term in (*c.before, *c.after)},
+        passages=passages_of(kg, graphs),
+        snapshots=served().build.manifest.get("snapshots", []),
+    )
+
+
+def _readable(term: str, names: dict[str, str]) -> tuple[str | None, str]:
+    """An N-Triples term of a change as (IRI or None, text to show): an IRI by its label, a literal by its value."""
+    if term.startswith("<"):
+        iri = term[1:-1]
+        return iri, names.get(iri) or compact(iri)
+    try:
+        [triple] = list(ox.parse(f"<urn:s> <urn:p> {term} .".encode(), ox.RdfFormat.N_TRIPLES))
+    except (SyntaxError, ValueError):
+        return None, term
+    return None, triple.object.value if isinstance(triple.object, ox.Literal) else term

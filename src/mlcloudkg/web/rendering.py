@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request, url_for
@@ -22,11 +23,11 @@ def served() -> Served:
 
 
 def page(template: str, *, varies: tuple[object, ...] = (), **context: Any) -> Response:
-    """Render `template` for the served build. A page depends only on the build, its URL and `varies` (anything
-    else it shows), so it carries an ETag and Last-Modified like every other response, and a conditional request
-    gets 304 without rendering."""
+    """Render `template` for the served build. A page depends only on the build, its URL, the day (facts are
+    flagged as possibly outdated counting back from today) and `varies` (anything else it shows), so it carries an
+    ETag and Last-Modified like every other response, and a conditional request gets 304 without rendering."""
     build = served()
-    etag = entity_tag("page", build.version, request.full_path, template, *varies)
+    etag = entity_tag("page", build.version, request.full_path, template, date.today().isoformat(), *varies)
     if not_modified(etag, build.last_modified):
         return not_modified_response(etag, build.last_modified)
     body = render_template(template, **context)

@@ -14,6 +14,7 @@ from mlcloudkg.endpoint.formats import Format, Kind, formats_of
 from mlcloudkg.namespaces import BASE, PREFIXES
 from mlcloudkg.web.http import HTML, cacheable, entity_tag, negotiate, not_modified, not_modified_response
 from mlcloudkg.web.rendering import page, served
+from mlcloudkg.web.state import outdated
 
 blueprint = Blueprint("resources", __name__)
 
@@ -78,6 +79,7 @@ def resource(path: str) -> Response:
             lambda: serialize(rdf_format, describe.triples(kg, iri), describe.quads(kg, iri)),
         )
     alternates = [(f, f"/{name}.{f.extension}") for f in RDF_FORMATS]
+    freshness = kg.freshness([iri])
     return page(
         "resource.html",
         description=describe.describe(kg, iri),
@@ -86,6 +88,8 @@ def resource(path: str) -> Response:
         max_listed=describe.MAX_LISTED,
         capabilities=kg.rules.labels,
         describe_query=f"DESCRIBE <{iri}>",
+        freshness=freshness,
+        stale=bool(outdated(kg, freshness)),
     )
 
 
