@@ -1,5 +1,6 @@
 """Synthetic data of our ontology's shape, at any size: services with free and paid plans, runtimes, GPU models,
-prices in several currencies and billing units, features, storage upgrades, and a source passage per fact group.
+prices in several currencies and billing units with their history (hourly prices re-observed month by month, each
+observation complete for the plan's price), features, storage upgrades, and a source passage per fact group.
 
 The data is random but seeded (the same size and seed give the same file) and valid against ontology/shapes.ttl.
 
@@ -46,7 +47,9 @@ ARCHITECTURES = [
     ("hopper", "Hopper", True),
 ]
 CURRENCIES = ["USD", "USD", "USD", "EUR", "SGD", "GBP"]
-TRIPLES_PER_SERVICE = 110  # measured average of one service and its passages; sizes the output
+TRIPLES_PER_SERVICE = 125  # measured average of one service and its passages; sizes the output
+HISTORY_LENGTH = 6  # at most this many later observations of an hourly price
+LAST_OBSERVATION = date(2026, 11, 1)
 
 
 def generate(target_triples: int, seed: int = 7) -> Iterator[str]:
@@ -58,11 +61,12 @@ def generate(target_triples: int, seed: int = 7) -> Iterator[str]:
         yield from _service(rng, index)
 
 
-def _passage(graph: str, source: str, locator: str, as_of: date, body: str) -> str:
+def _passage(graph: str, source: str, locator: str, as_of: date, body: str, *, complete_for: str = "") -> str:
+    complete = f" ;\n    mlc:completeFor {complete_for}" if complete_for else ""
     return (
         f'{graph} a mlc:SourcedGraph ; prov:wasDerivedFrom {source} ; mlc:sourceLocator "{locator}" ;\n'
         f'    mlc:quote "(synthetic) {locator}" ; mlc:asOf "{as_of.isoformat()}"^^xsd:date ;\n'
-        f"    mlc:epistemicStatus mlc:Stated .\n{graph} {{\n{body}}}\n"
+        f"    mlc:epistemicStatus mlc:Stated{complete} .\n{graph} {{\n{body}}}\n"
     )
 
 
@@ -95,7 +99,8 @@ def _service(rng: random.Random, index: int) -> Iterator[str]:
         f"    schema:url <https://service-{index}.example/pricing> .\n"
     )
     plans = [_free_plan(rng, index)] if rng.random() < 0.7 else []
-    plans += [_paid_plan(rng, index, number) for number in range(rng.randint(1, 3))]
+    paid = [_paid_plan(rng, index, number) for number in range(rng.randint(1, 3))]
+    plans += [(plan, text) for plan, text, _ in paid]
     body = [
         f'    {service} a mlc:NotebookService ; schema:name "Synthetic service {index}" ;\n'
         f"        schema:url <https://service-{index}.example/> ;\n"
@@ -103,6 +108,9 @@ def _service(rng: random.Random, index: int) -> Iterator[str]:
     ]
     body += [text for _, text in plans]
     yield _passage(f"syn:service-{index}-plans", source, "plans table", as_of, "".join(body))
+    for plan, _, hourly in paid:
+        if hourly is not None:
+            yield from _price_history(rng, plan, source, as_of, hourly)
     features = rng.sample(FEATURES, rng.randint(2, 8))
     has, lacks = features[: len(features) // 2 + 1], features[len(features) // 2 + 1 :]
     statements = [f"    {service} mlc:hasFeature {', '.join('mlc:' + f for f in has)} .\n"]
@@ -156,7 +164,35 @@ def _free_plan(rng: random.Random, index: int) -> tuple[str, str]:
     return plan, text + _runtime(rng, runtime, gpu=rng.random() < 0.6)
 
 
-def _paid_plan(rng: random.Random, index: int, number: int) -> tuple[str, str]:
+def _price_history(rng: random.Random, plan: str, source: str, since: date, hourly: tuple[float, str]) -> Iterator[str]:
+    """Later observations of an hourly price, on the first of a month: each lists the plan's whole price, so it
+    supersedes the one before (mlc:completeFor schema:priceSpecification)."""
+    price, currency = hourly
+    month = date(since.year, since.month, 1)
+    for _ in range(rng.randint(0, HISTORY_LENGTH)):
+        month = _months_later(month, rng.randint(1, 12))
+        if month > LAST_OBSERVATION:
+            return
+        price = max(0.05, round(price * rng.uniform(0.8, 1.15), 2))
+        spec = f"{plan}-price-{month.isoformat()}"
+        body = (
+            f"    {plan} schema:priceSpecification {spec} .\n"
+            f"    {spec} a schema:UnitPriceSpecification ; schema:price {price} ; "
+            f'schema:priceCurrency "{currency}" ; schema:unitCode "HUR" .\n'
+        )
+        graph = f"{plan.replace('kg:', 'syn:')}-price-{month.isoformat()}"
+        yield _passage(
+            graph, source, f"price list of {month:%B %Y}", month, body, complete_for="schema:priceSpecification"
+        )
+
+
+def _months_later(day: date, months: int) -> date:
+    total = day.year * 12 + day.month - 1 + months
+    return date(total // 12, total % 12 + 1, 1)
+
+
+def _paid_plan(rng: random.Random, index: int, number: int) -> tuple[str, str, tuple[float, str] | None]:
+    """The plan's IRI, its TriG, and (price, currency) when it is billed by the hour (then its price has a history)."""
     plan = f"kg:syn-service-{index}-plan-{number}"
     runtime, price = f"{plan}-runtime", f"{plan}-price"
     currency = rng.choice(CURRENCIES)
@@ -167,8 +203,9 @@ def _paid_plan(rng: random.Random, index: int, number: int) -> tuple[str, str]:
             f'schema:priceCurrency "{currency}" ; schema:unitCode "MON" .\n'
         )
     elif kind == "PayAsYouGo":
+        hourly = rng.randint(10, 400) / 100
         spec = (
-            f"    {price} a schema:UnitPriceSpecification ; schema:price {rng.randint(10, 400) / 100} ; "
+            f"    {price} a schema:UnitPriceSpecification ; schema:price {hourly} ; "
             f'schema:priceCurrency "{currency}" ; schema:unitCode "HUR" .\n'
         )
     elif kind == "PrepaidPackage":
@@ -194,7 +231,8 @@ def _paid_plan(rng: random.Random, index: int, number: int) -> tuple[str, str]:
         f"        mlc:allowsSharingMode {sharing} ; mlc:providesRuntime {runtime} ;\n"
         f"        schema:priceSpecification {price} .\n{spec}"
     )
-    return plan, text + _runtime(rng, runtime, gpu=rng.random() < 0.85)
+    history = (hourly, currency) if kind == "PayAsYouGo" else None
+    return plan, text + _runtime(rng, runtime, gpu=rng.random() < 0.85), history
 
 
 def write(target_triples: int, path: Path, seed: int = 7) -> Path:
