@@ -23,11 +23,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from mlcloudkg.errors import MlcloudkgError
+from mlcloudkg.errors import InvalidParameter, MlcloudkgError
 from mlcloudkg.sparql_text import top_level_where_brace
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PARAMETER_TYPES = ("string", "integer", "decimal", "boolean", "date", "iri")
+# `format` chooses the output format wherever a query runs (the API's ?format=, the CLI's --format).
+RESERVED_NAMES = frozenset({"format"})
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 # The xsd:integer and xsd:decimal lexical forms (no exponents), of a sensible length.
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
@@ -44,19 +47,22 @@ _PARAM = re.compile(
 
 
 class QueryFileError(MlcloudkgError):
-    """A query file is malformed; names the file and line."""
+    """A query file is malformed: names the file and line, what is wrong and what is accepted."""
 
     exit_code = 2
 
+    def __init__(self, path: Path, line: int | None, problem: str, accepted: str = "") -> None:
+        self.path, self.line, self.problem, self.accepted = path, line, problem, accepted
+        super().__init__(self.located(str(path)))
 
-class ParameterError(MlcloudkgError):
+    def located(self, where: str) -> str:
+        """The message with the file shown as `where` (the web shows file names only, never server paths)."""
+        position = f"{where}:{self.line}" if self.line else where
+        return f"{position} — {self.problem}" + (f" — accepted: {self.accepted}" if self.accepted else "")
+
+
+class ParameterError(InvalidParameter):
     """A parameter value is missing, unknown or of the wrong type."""
-
-    exit_code = 2
-
-    def __init__(self, parameter: str, problem: str, accepted: str) -> None:
-        self.parameter, self.problem, self.accepted = parameter, problem, accepted
-        super().__init__(f"parameter {parameter!r}: {problem} — accepted: {accepted}")
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,8 @@ class Parameter:
             if self.type == "decimal":
                 if not _DECIMAL.match(raw):
                     raise ValueError
-                return ox.Literal(format(Decimal(raw), "f"), datatype=ox.NamedNode(XSD + "decimal"))
+                # The canonical form (16.50 -> 16.5), so that equal values are equal terms.
+                return ox.Literal(format(Decimal(raw).normalize(), "f"), datatype=ox.NamedNode(XSD + "decimal"))
             if self.type == "boolean":
                 if raw.lower() not in {"true", "false", "1", "0"}:
                     raise ValueError
@@ -124,6 +131,8 @@ class NamedQuery:
     text: str
     parameters: tuple[Parameter, ...] = field(default_factory=tuple)
     where_offset: int = 0
+    form: str = "SELECT"  # SELECT, ASK or CONSTRUCT (CONSTRUCT and DESCRIBE alike: the answer is a graph)
+    variables: tuple[str, ...] = ()  # a SELECT's variables, in order
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -171,9 +180,14 @@ def load_catalog(directory: Path) -> tuple[dict[str, NamedQuery], list[QueryFile
 
 
 def parse_query_file(path: Path) -> NamedQuery:
+    """The named query of one file; raises QueryFileError with the file, the line and what is accepted."""
+    if not _NAME.match(path.stem):
+        raise QueryFileError(
+            path, None, f"{path.name!r} is not a usable query name", "file names of lower-case letters, digits and -"
+        )
     text = path.read_text(encoding="utf-8")
     header: dict[str, str] = {}
-    parameters: list[Parameter] = []
+    parameters: dict[str, tuple[Parameter, int]] = {}
     last_key: str | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.startswith("#"):
@@ -189,33 +203,40 @@ def parse_query_file(path: Path) -> NamedQuery:
         key, value = match.group("key"), match.group("value").strip()
         last_key = key
         if key == "param":
-            parameters.append(_parse_parameter(path, number, value))
+            parameter = _parse_parameter(path, number, value)
+            if parameter.name in parameters:
+                raise QueryFileError(path, number, f"parameter {parameter.name!r} is declared twice", "one line each")
+            parameters[parameter.name] = (parameter, number)
         else:
             header[key] = value
     for key in ("title", "description"):
         if not header.get(key):
             raise QueryFileError(
-                f"{path}:1 — the header has no '# {key}:' line — accepted: a header starting "
-                "'# title: ...' and '# description: ...' (see queries/README.md)"
+                path,
+                1,
+                f"the header has no '# {key}:' line",
+                "a header starting '# title: ...' and '# description: ...' (see the README's \"Named queries\")",
             )
     try:
-        ox.Store().query(text)  # parses; evaluation is lazy, so this costs nothing on an empty store
+        # Parses; evaluation is lazy, so this costs nothing on an empty store. Gives the form and the variables.
+        shape = ox.Store().query(text)
     except SyntaxError as error:
         position = re.search(r"(\d+):(\d+)", str(error))
-        where = f"{path}:{position.group(1)}" if position else str(path)
-        raise QueryFileError(f"{where} — SPARQL syntax error: {error} — accepted: a SPARQL 1.1 query") from None
+        line_number = int(position.group(1)) if position else None
+        raise QueryFileError(path, line_number, f"SPARQL syntax error: {error}", "a SPARQL 1.1 query") from None
     where = top_level_where_brace(text)
-    if parameters and where is None:
-        raise QueryFileError(f"{path} — a query with parameters needs a WHERE {{ ... }} clause to bind them in")
-    names = {p.name for p in parameters}
-    for parameter in parameters:
+    for parameter, number in parameters.values():
+        if where is None:
+            raise QueryFileError(
+                path, number, "a query with parameters needs a WHERE { ... } clause to bind them in", "WHERE { ... }"
+            )
         if not re.search(rf"[?$]{parameter.name}\b", text):
             raise QueryFileError(
-                f"{path} — parameter {parameter.name!r} is not a variable of the query — "
-                f"accepted: a '# param:' line for each ?variable the query leaves open"
+                path,
+                number,
+                f"parameter {parameter.name!r} is not a variable of the query",
+                "a '# param:' line for each ?variable the query leaves open",
             )
-    if len(names) != len(parameters):
-        raise QueryFileError(f"{path} — a parameter is declared twice")
     return NamedQuery(
         path.stem,
         path,
@@ -223,22 +244,39 @@ def parse_query_file(path: Path) -> NamedQuery:
         header["description"],
         header.get("answers", ""),
         text,
-        tuple(parameters),
+        tuple(parameter for parameter, _ in parameters.values()),
         where or 0,
+        _form(shape),
+        tuple(v.value for v in shape.variables) if isinstance(shape, ox.QuerySolutions) else (),
     )
+
+
+def _form(shape: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> str:
+    if isinstance(shape, ox.QuerySolutions):
+        return "SELECT"
+    if isinstance(shape, ox.QueryBoolean):
+        return "ASK"
+    return "CONSTRUCT"  # or DESCRIBE: both answer with a graph
 
 
 def _parse_parameter(path: Path, line: int, value: str) -> Parameter:
     match = _PARAM.match(value)
     if not match:
         raise QueryFileError(
-            f"{path}:{line} — the parameter line {value!r} is malformed — accepted: "
-            "'# param: <name> <type> [= <default>] [in <a>|<b>] [required] -- <description>'"
+            path,
+            line,
+            f"the parameter line {value!r} is malformed",
+            "'# param: <name> <type> [= <default>] [in <a>|<b>] [required] -- <description>'",
         )
     kind = match.group("type")
     if kind not in PARAMETER_TYPES:
+        raise QueryFileError(path, line, f"unknown parameter type {kind!r}", ", ".join(PARAMETER_TYPES))
+    if match.group("name") in RESERVED_NAMES:
         raise QueryFileError(
-            f"{path}:{line} — unknown parameter type {kind!r} — accepted: " + ", ".join(PARAMETER_TYPES)
+            path,
+            line,
+            f"{match.group('name')!r} is reserved (it chooses the output format)",
+            "another parameter name (and the same name for the query variable)",
         )
     parameter = Parameter(
         name=match.group("name"),
@@ -252,5 +290,10 @@ def _parse_parameter(path: Path, line: int, value: str) -> Parameter:
         try:
             parameter.to_term(parameter.default)
         except ParameterError as error:
-            raise QueryFileError(f"{path}:{line} — the default of {parameter.name!r}: {error}") from None
+            raise QueryFileError(path, line, f"the default of {parameter.name!r}: {error}") from None
+    for choice in parameter.choices:
+        try:
+            Parameter(parameter.name, parameter.type, "").to_term(choice)
+        except ParameterError as error:
+            raise QueryFileError(path, line, f"an allowed value of {parameter.name!r}: {error}") from None
     return parameter

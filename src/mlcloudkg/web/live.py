@@ -89,7 +89,7 @@ class LiveDataset:
             self._lock.release()
 
     def _open(self, build: Build) -> Served:
-        store = GraphStore(build)
+        store = GraphStore.open(build)
         kg = KnowledgeGraph(store, self.settings)
         evaluators = Evaluators(
             build.store_path, self.settings.evaluators, self.settings.query_timeout, self.settings.max_result_bytes
