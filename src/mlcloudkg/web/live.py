@@ -18,10 +18,11 @@ from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.build import Build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.endpoint.cache import ResultCache
-from mlcloudkg.endpoint.executor import Evaluators
+from mlcloudkg.endpoint.executor import Answer, Evaluation, Evaluators
 from mlcloudkg.endpoint.guard import Limits
 from mlcloudkg.errors import MlcloudkgError
 from mlcloudkg.store import GraphStore
+from mlcloudkg.web import metrics
 
 log = logging.getLogger(__name__)
 RETIRE_AFTER_SECONDS = 60.0
@@ -45,6 +46,19 @@ class Served:
     @property
     def last_modified(self) -> datetime:
         return datetime.fromisoformat(self.build.manifest["built_at"])
+
+    def answer(self, evaluation: Evaluation) -> tuple[Answer, str]:
+        """The answer to a query from the result cache ("hit"), else from the query workers ("miss"): time limit,
+        result-size limit and crash isolation included. Every query the web layer runs on request goes here."""
+        key = (self.version, evaluation)
+        answer = self.cache.get(key)
+        if answer is not None:
+            metrics.cache_results.labels("hit").inc()
+            return answer, "hit"
+        answer = self.evaluators.evaluate(evaluation)
+        self.cache.put(key, answer)
+        metrics.cache_results.labels("miss").inc()
+        return answer, "miss"
 
 
 class LiveDataset:
