@@ -92,7 +92,7 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy starting to answer in time
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"the server did not come up: {self.log.read_text()[-2000:]}")

@@ -5,6 +5,7 @@ It reads through a store (store.py): the local build (`embedded`) or any SPARQL 
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from mlcloudkg.compare import Comparison
     from mlcloudkg.finder import FinderResult
 
+log = logging.getLogger(__name__)
 # Closures re-computed for other rule thresholds, kept for reuse; each is a copy of the data, so only a few.
 KEEP_HYPOTHETICAL_CLOSURES = 8
 
@@ -52,6 +54,8 @@ class KnowledgeGraph:
         self.store = store
         self.settings = settings
         self.catalog, self.catalog_problems = load_catalog(settings.queries_dir)
+        for problem in self.catalog_problems:  # the other queries work: say which one does not, and why
+            log.error("named query left out: %s", problem)
         self.rules = rules if rules is not None else _rules_for(store, settings)
         self.explainer = Explainer(self.rules, store.select_terms)
         self._hypotheticals: OrderedDict[tuple[tuple[str, str], ...], SparqlStore] = OrderedDict()

@@ -16,7 +16,7 @@ the top of the WHERE clause (so FILTERs see it); a parameter left out stays unbo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -31,6 +31,14 @@ PARAMETER_TYPES = ("string", "integer", "decimal", "boolean", "date", "iri")
 # `format` chooses the output format wherever a query runs (the API's ?format=, the CLI's --format).
 RESERVED_NAMES = frozenset({"format"})
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_KINDS = {
+    "string": "text",
+    "integer": "a whole number, e.g. 6",
+    "decimal": "a number, e.g. 16 or 2.5",
+    "boolean": "true or false",
+    "date": "a date as YYYY-MM-DD",
+    "iri": "an absolute IRI, e.g. https://w3id.org/mlcloudkg/id/google-colab",
+}
 
 # The xsd:integer and xsd:decimal lexical forms (no exponents), of a sensible length.
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
@@ -75,24 +83,23 @@ class Parameter:
     required: bool = False
 
     @property
+    def kind(self) -> str:
+        """What a value of the parameter's type looks like."""
+        return _KINDS[self.type]
+
+    @property
     def accepted(self) -> str:
-        kinds = {
-            "string": "text",
-            "integer": "a whole number, e.g. 6",
-            "decimal": "a number, e.g. 16 or 2.5",
-            "boolean": "true or false",
-            "date": "a date as YYYY-MM-DD",
-            "iri": "an absolute IRI, e.g. https://w3id.org/mlcloudkg/id/google-colab",
-        }
-        text = kinds[self.type]
-        if self.choices:
-            text = "one of " + ", ".join(self.choices)
-        return text
+        return "one of " + ", ".join(self.choices) if self.choices else self.kind
 
     def to_term(self, raw: str) -> ox.NamedNode | ox.Literal:
-        """The typed RDF term for a value given as text; raises ParameterError if it is not one."""
-        if self.choices and raw not in self.choices:
+        """The typed RDF term for a value given as text; raises ParameterError if it is not one (or not one of the
+        allowed values, compared as terms: 0.50 is the allowed 0.5)."""
+        term = self._typed(raw)
+        if self.choices and term not in {self._typed(choice) for choice in self.choices}:
             raise ParameterError(self.name, f"{raw!r} is not an allowed value", self.accepted)
+        return term
+
+    def _typed(self, raw: str) -> ox.NamedNode | ox.Literal:
         try:
             if self.type == "iri":
                 if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$", raw):
@@ -118,7 +125,7 @@ class Parameter:
                 return ox.Literal(date.fromisoformat(raw).isoformat(), datatype=ox.NamedNode(XSD + "date"))
             return ox.Literal(raw)
         except (ValueError, InvalidOperation):
-            raise ParameterError(self.name, f"{raw!r} is not {self.accepted.split(',')[0]}", self.accepted) from None
+            raise ParameterError(self.name, f"{raw!r} is not {self.kind.split(',')[0]}", self.accepted) from None
 
 
 @dataclass(frozen=True)
@@ -193,7 +200,12 @@ def parse_query_file(path: Path) -> NamedQuery:
         if not line.startswith("#"):
             break
         continued = _CONTINUATION.match(line)
-        if continued and last_key and last_key != "param":
+        if continued and last_key == "param":
+            _, (parameter, at) = parameters.popitem()  # the last one declared: its description goes on
+            more = continued.group("value").strip()
+            parameters[parameter.name] = (replace(parameter, description=f"{parameter.description} {more}"), at)
+            continue
+        if continued and last_key:
             header[last_key] += " " + continued.group("value").strip()
             continue
         match = _HEADER.match(line)
@@ -286,14 +298,14 @@ def _parse_parameter(path: Path, line: int, value: str) -> Parameter:
         choices=tuple(match.group("choices").split("|")) if match.group("choices") else (),
         required=bool(match.group("required")),
     )
+    for choice in parameter.choices:
+        try:
+            replace(parameter, choices=()).to_term(choice)
+        except ParameterError as error:
+            raise QueryFileError(path, line, f"an allowed value of {parameter.name!r}: {error}") from None
     if parameter.default is not None:
         try:
             parameter.to_term(parameter.default)
         except ParameterError as error:
             raise QueryFileError(path, line, f"the default of {parameter.name!r}: {error}") from None
-    for choice in parameter.choices:
-        try:
-            Parameter(parameter.name, parameter.type, "").to_term(choice)
-        except ParameterError as error:
-            raise QueryFileError(path, line, f"an allowed value of {parameter.name!r}: {error}") from None
     return parameter

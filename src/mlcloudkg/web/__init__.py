@@ -1,4 +1,4 @@
-"""The web service: an application factory, one blueprint per area (SPARQL, downloads, operations)."""
+"""The web service: an application factory, one blueprint per area (SPARQL, the REST API, downloads, operations)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask_compress import Compress
 from flask_cors import CORS
 
 from mlcloudkg.config import Settings
-from mlcloudkg.web import downloads, errors, metrics, ops, sparql
+from mlcloudkg.web import api, downloads, errors, metrics, ops, sparql
 from mlcloudkg.web.live import LiveDataset
 
 # Textual responses worth compressing; downloads are compressed ahead of time (see export.py).
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, live: LiveDataset | None = N
         max_age=86400,
     )
     Compress(app)
-    for blueprint in (sparql.blueprint, downloads.blueprint, ops.blueprint):
+    for blueprint in (sparql.blueprint, api.blueprint, downloads.blueprint, ops.blueprint):
         app.register_blueprint(blueprint)
     errors.register(app)
     _measure(app)

@@ -49,7 +49,8 @@ class Served:
 
     def answer(self, evaluation: Evaluation) -> tuple[Answer, str]:
         """The answer to a query from the result cache ("hit"), else from the query workers ("miss"): time limit,
-        result-size limit and crash isolation included. Every query the web layer runs on request goes here."""
+        result-size limit and crash isolation included. Every query a client writes (/sparql) or names
+        (/api/queries/<name>) goes here."""
         key = (self.version, evaluation)
         answer = self.cache.get(key)
         if answer is not None:
