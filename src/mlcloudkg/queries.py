@@ -69,6 +69,17 @@ class QueryFileError(MlcloudkgError):
         return f"{position} — {self.problem}" + (f" — accepted: {self.accepted}" if self.accepted else "")
 
 
+class MalformedQueries(MlcloudkgError):
+    """`mlcloudkg validate`: some query files are malformed (the service leaves them out and serves the others)."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[QueryFileError]) -> None:
+        self.problems = problems
+        listed = "\n".join(str(problem) for problem in problems)
+        super().__init__(f"{len(problems)} malformed query file(s):\n{listed}")
+
+
 class ParameterError(InvalidParameter):
     """A parameter value is missing, unknown or of the wrong type."""
 

@@ -39,10 +39,10 @@ def plain_rows(results: ox.QuerySolutions) -> list[dict[str, PlainValue]]:
     return [{name: plain_value(term) for name, term in zip(names, solution, strict=True)} for solution in results]
 
 
-def plain_json(results: ox.QuerySolutions | ox.QueryBoolean) -> bytes:
-    """The rows of a SELECT (or the boolean of an ASK) as JSON text."""
+def plain_json(results: ox.QuerySolutions | ox.QueryBoolean, indent: int | None = None) -> bytes:
+    """The rows of a SELECT (or the boolean of an ASK) as JSON text (indented for people, if asked)."""
     data: object = bool(results) if isinstance(results, ox.QueryBoolean) else plain_rows(results)
-    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+    return json.dumps(data, ensure_ascii=False, indent=indent).encode("utf-8")
 
 
 def plain_json_from_sparql_json(body: bytes) -> bytes:
