@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -435,4 +436,16 @@ def test_export_the_dataset_description(settings: Settings) -> None:
     assert (
         "--format nquads is not a format for the description — accepted: turtle, ntriples, jsonld, trig"
         in refused.stderr
+    )
+
+
+def test_a_local_query_is_stopped_at_the_time_limit(settings: Settings) -> None:
+    endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    started = time.monotonic()
+    result = run_with(settings, "query", endless, "--timeout", "1")
+    assert time.monotonic() - started < 60
+    assert result.returncode == 5
+    assert result.stderr == (
+        "error: the query ran longer than 1 s and was stopped — accepted: queries that finish within the time "
+        "limit: add LIMIT, or narrow the patterns\n"
     )

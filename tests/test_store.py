@@ -13,8 +13,8 @@ import pyoxigraph as ox
 import pytest
 
 from mlcloudkg.api import KnowledgeGraph
-from mlcloudkg.errors import ConfigurationError, QueryRejected, StoreTimeout, StoreUnavailable
-from mlcloudkg.store import RemoteStore
+from mlcloudkg.errors import ConfigurationError, QueryRejected, QueryTimeout, StoreTimeout, StoreUnavailable
+from mlcloudkg.store import RemoteStore, WorkerStore
 
 from .conftest import LiveServer, free_port
 
@@ -179,3 +179,22 @@ def test_an_embedded_syntax_error_is_a_rejected_query(kg: KnowledgeGraph) -> Non
 def test_select_refuses_other_query_forms(kg: KnowledgeGraph) -> None:
     with pytest.raises(TypeError, match="SELECT queries only"):
         kg.store.select("ASK {}")
+
+
+def test_a_worker_store_answers_like_the_embedded_store_and_stops_at_the_time_limit(kg: KnowledgeGraph) -> None:
+    store = WorkerStore(kg.store.build, timeout=5, max_result_bytes=10_000_000)
+    try:
+        assert store.select(TYPED_ROWS) == kg.store.select(TYPED_ROWS)
+        describe = PREFIXES + "DESCRIBE kg:nvidia-tesla-t4"
+        assert set(store.construct(describe)) == set(kg.store.construct(describe))
+        assert store.ask(PREFIXES + "ASK { kg:google-colab a mlc:FreeGPUService }") is True
+        with pytest.raises(QueryRejected, match="SPARQL syntax error"):
+            store.select("SELECT * WHERE { ?s ?p }")
+    finally:
+        store.close()
+    hasty = WorkerStore(kg.store.build, timeout=1, max_result_bytes=10_000_000)
+    try:
+        with pytest.raises(QueryTimeout, match=r"ran longer than 1 s"):
+            hasty.select("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+    finally:
+        hasty.close()

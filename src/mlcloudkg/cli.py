@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 Command = TypeVar("Command", bound=Callable[..., Any])
 EXIT_CODES = """\b
 Exit codes: 0 done; 1 unexpected failure; 2 bad input (usage, a parameter, a query, a query file);
-3 the data does not validate; 4 nothing built yet; 5 the SPARQL endpoint failed or timed out."""
+3 the data does not validate; 4 nothing built yet; 5 a query did not finish (the time limit, or the endpoint
+failed)."""
 QUERY_FORMATS = ("table", "json", "csv", "tsv", "turtle")
 
 
@@ -58,7 +59,8 @@ def graph_source(command: Command) -> Command:
         type=click.FloatRange(min=0, min_open=True),
         metavar="SECONDS",
         default=None,
-        help="Seconds to wait for the endpoint [env MLCLOUDKG_QUERY_TIMEOUT; default 10].",
+        help="Seconds a query may take (on the endpoint, or for `query` on the local build) "
+        "[env MLCLOUDKG_QUERY_TIMEOUT; default 10].",
     )(command)
     return click.option(
         "--endpoint",
@@ -217,6 +219,9 @@ def query(
 ) -> None:
     """Run a SPARQL query: given inline, read from a file, or a named query of queries/ with its parameters.
 
+    On the local build the query runs in a worker process, stopped at --timeout, with the service's result-size
+    limit.
+
     \b
     mlcloudkg query 'SELECT ?name WHERE { ?s a <https://w3id.org/mlcloudkg/ontology#NotebookService> ;
                                               <https://schema.org/name> ?name }'
@@ -224,6 +229,7 @@ def query(
     mlcloudkg query --named free-gpus --param min_gpu_memory_gb=16
     mlcloudkg query --endpoint http://127.0.0.1:5000/sparql --named services --format json"""
     from mlcloudkg.queries import load_catalog
+    from mlcloudkg.store import WorkerStore
 
     if list_queries:
         catalog, _ = load_catalog(settings.queries_dir)  # problems are logged when a graph opens; here: listed
@@ -244,7 +250,15 @@ def query(
         sparql = kg.named_query(named).bind(name_values(parameters, "--param"))
     else:
         sparql = text if text else query_file.read()
-    _print_result(kg.store.evaluate(sparql), output)
+    if endpoint:
+        _print_result(kg.store.evaluate(sparql), output)
+        return
+    # The local build: in a worker process stopped at the time limit, as the service runs queries.
+    store = WorkerStore(kg.store.build, timeout or settings.query_timeout, settings.max_result_bytes)
+    try:
+        _print_result(store.evaluate(sparql), output)
+    finally:
+        store.close()
 
 
 def _print_result(result: QueryResult, output: str | None) -> None:

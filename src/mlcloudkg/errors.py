@@ -111,11 +111,13 @@ class NotAcceptable(RequestError):
 class QueryTimeout(RequestError):
     status = 503
     title = "Query Timeout"
+    exit_code = 5
 
 
 class ResultTooLarge(RequestError):
     status = 422
     title = "Result Too Large"
+    exit_code = 2
 
 
 class EngineBusy(RequestError):

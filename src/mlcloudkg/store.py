@@ -25,6 +25,7 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 from mlcloudkg import __version__
 from mlcloudkg.build import Build
 from mlcloudkg.dataset import ASSERTED, DEFAULT, INFERRED, ONTOLOGY, PROVENANCE
+from mlcloudkg.endpoint.executor import Evaluation, Evaluators
 from mlcloudkg.errors import ConfigurationError, QueryRejected, StoreTimeout, StoreUnavailable
 from mlcloudkg.reasoning.materialize import materialize
 from mlcloudkg.reasoning.rules import RuleSet
@@ -123,6 +124,37 @@ class GraphStore(SparqlStore):
             return self.store.query(query)
         except SyntaxError as error:
             raise QueryRejected(f"SPARQL syntax error: {error}", SYNTAX) from None
+
+
+class WorkerStore(SparqlStore):
+    """A build queried in a worker process that is killed at the time limit (endpoint/executor.py), with the
+    result-size limit: for queries written by someone, as on the command line. Starting the worker costs a
+    process; GraphStore answers in this process, for our own queries."""
+
+    def __init__(self, build: Build, timeout: float, max_result_bytes: int) -> None:
+        self._version = build.digest
+        self._evaluators = Evaluators(build.store_path, 1, timeout, max_result_bytes)
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def evaluate(self, query: str) -> QueryResult:
+        try:
+            # Parsing against an empty store says the form (the worker must know which format to answer in).
+            shape = ox.Store().query(query)
+        except SyntaxError as error:
+            raise QueryRejected(f"SPARQL syntax error: {error}", SYNTAX) from None
+        graph_form = not isinstance(shape, ox.QuerySolutions | ox.QueryBoolean)
+        media_type = "application/n-triples" if graph_form else "application/sparql-results+json"
+        body = self._evaluators.evaluate(Evaluation(query, media_type)).body
+        if graph_form:
+            return iter([quad.triple for quad in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)])
+        return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+
+    def close(self) -> None:
+        """Stop the worker."""
+        self._evaluators.close()
 
 
 class RemoteStore(SparqlStore):
