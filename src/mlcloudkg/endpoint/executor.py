@@ -133,6 +133,7 @@ class Evaluators:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
         self._all: set[_Worker] = set()
+        self._replacing: list[threading.Thread] = []
         self._lock = threading.Lock()
         for _ in range(count):
             self._add()
@@ -149,7 +150,10 @@ class Evaluators:
             self._all.discard(worker)
         worker.stop()
         if not self._closed:
-            threading.Thread(target=self._add, daemon=True).start()
+            replacement = threading.Thread(target=self._add, daemon=True)
+            with self._lock:
+                self._replacing = [t for t in self._replacing if t.is_alive()] + [replacement]
+            replacement.start()
 
     def evaluate(self, evaluation: Evaluation) -> Answer:
         try:
@@ -189,6 +193,11 @@ class Evaluators:
 
     def close(self) -> None:
         self._closed = True
+        # A replacement still starting would outlive us (and, at exit, fail noisily as its parent goes).
+        with self._lock:
+            replacing = list(self._replacing)
+        for thread in replacing:
+            thread.join(timeout=30)
         with self._lock:
             workers = list(self._all)
             self._all.clear()
