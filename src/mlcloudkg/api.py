@@ -31,6 +31,8 @@ KEEP_HYPOTHETICAL_CLOSURES = 8
 
 
 class UnknownQuery(MlcloudkgError):
+    """A named query that queries/ does not have."""
+
     exit_code = 2
     status = 404  # over HTTP: the query's URL names no query
 

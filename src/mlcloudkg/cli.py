@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pyoxigraph as ox
 
     from mlcloudkg.api import KnowledgeGraph
+    from mlcloudkg.build import Build
     from mlcloudkg.store import QueryResult
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -184,7 +185,9 @@ def serve(settings: Settings, **options: object) -> None:
 
 @cli.command()
 @click.argument("text", metavar="[QUERY]", required=False)
-@click.option("--file", "-f", "query_file", type=click.File("r"), help="Read the query from FILE ('-': stdin).")
+@click.option(
+    "--file", "-f", "query_file", type=click.File("r"), metavar="FILE", help="Read the query from FILE ('-': stdin)."
+)
 @click.option("--named", "-n", metavar="NAME", help="Run a query of queries/ by name (see --list).")
 @click.option(
     "--param",
@@ -209,7 +212,7 @@ def query(
     settings: Settings,
     *,
     text: str | None,
-    query_file: Any,
+    query_file: TextIO | None,
     named: str | None,
     parameters: tuple[str, ...],
     output: str | None,
@@ -232,7 +235,9 @@ def query(
     from mlcloudkg.store import WorkerStore
 
     if list_queries:
-        catalog, _ = load_catalog(settings.queries_dir)  # problems are logged when a graph opens; here: listed
+        catalog, problems = load_catalog(settings.queries_dir)
+        for problem in problems:
+            click.echo(f"warning: named query left out: {problem}", err=True)
         for name, found in catalog.items():
             click.echo(f"{name}: {found.title}")
             for p in found.parameters:
@@ -249,7 +254,7 @@ def query(
     if named:
         sparql = kg.named_query(named).bind(name_values(parameters, "--param"))
     else:
-        sparql = text if text else query_file.read()
+        sparql = text or (query_file.read() if query_file else "")
     if endpoint:
         _print_result(kg.store.evaluate(sparql), output)
         return
@@ -552,7 +557,7 @@ def export(
         click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
 
 
-def _description(built: Any, rdf_format: str, base_url: str) -> bytes:
+def _description(built: Build, rdf_format: str, base_url: str) -> bytes:
     from mlcloudkg.web.description import dataset_description
 
     syntaxes = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "trig": "trig"}

@@ -33,7 +33,7 @@ from mlcloudkg.web.http import (
     server_timing,
 )
 from mlcloudkg.web.live import LiveDataset, Served
-from mlcloudkg.web.openapi import openapi_document
+from mlcloudkg.web.openapi import openapi_document, operation_id
 from mlcloudkg.web.outputs import choose_output, outputs_for
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -113,11 +113,6 @@ def describe(query: NamedQuery) -> dict[str, Any]:
             "docs": f"{base}/api/docs#/Named%20queries/{operation_id(query)}",
         },
     }
-
-
-def operation_id(query: NamedQuery) -> str:
-    """The query's OpenAPI operationId (also Swagger UI's anchor for it)."""
-    return query.name.replace("-", "_")
 
 
 @blueprint.get("/queries/<name>")

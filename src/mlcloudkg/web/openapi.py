@@ -98,7 +98,7 @@ def query_operation(query: NamedQuery) -> dict[str, Any]:
     description += f"\n\n<details><summary>The SPARQL query</summary>\n\n```sparql\n{body}\n```\n\n</details>"
     return {
         "tags": [NAMED],
-        "operationId": query.name.replace("-", "_"),
+        "operationId": operation_id(query),
         "summary": query.title,
         "description": description,
         "parameters": [*(query_parameter(p) for p in query.parameters), _format_parameter(outputs)],
@@ -111,6 +111,11 @@ def query_operation(query: NamedQuery) -> dict[str, Any]:
             **_errors("304", "400", "404", "406", "422", "503"),
         },
     }
+
+
+def operation_id(query: NamedQuery) -> str:
+    """The query's operationId (also Swagger UI's anchor for it, and a function name in generated clients)."""
+    return query.name.replace("-", "_")
 
 
 def query_parameter(parameter: Parameter) -> dict[str, Any]:
