@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -167,3 +168,54 @@ def test_a_query_with_a_syntax_error_is_reported(tmp_path) -> None:
     path.write_text("# title: Bad\n# description: missing brace\nSELECT * WHERE { ?s ?p ?o\n")
     with pytest.raises(QueryFileError, match=r"bad.rq:\d+ — SPARQL syntax error"):
         parse_query_file(path)
+
+
+def write_query(directory, name: str, header: str, body: str = "SELECT * WHERE { ?s ?p ?o }\n"):
+    path = directory / f"{name}.rq"
+    path.write_text("# title: T\n# description: D\n" + header + body)
+    return path
+
+
+def test_a_parameter_description_may_go_on_over_several_lines(tmp_path) -> None:
+    path = write_query(tmp_path, "long", "# param: o string -- The first half\n#   and the second half.\n")
+    assert parse_query_file(path).parameters[0].description == "The first half and the second half."
+
+
+def test_format_is_not_a_parameter_name(tmp_path) -> None:
+    path = write_query(
+        tmp_path, "fmt", "# param: format string -- A format.\n", "SELECT ?format WHERE { ?s ?p ?format }\n"
+    )
+    with pytest.raises(QueryFileError, match=r"fmt.rq:3 — 'format' is reserved \(it chooses the output format\)"):
+        parse_query_file(path)
+
+
+def test_a_query_name_must_be_usable_in_a_url(tmp_path) -> None:
+    path = write_query(tmp_path, "Free GPUs", "")
+    with pytest.raises(
+        QueryFileError, match=re.escape("'Free GPUs.rq' is not a usable query name — accepted: file names of")
+    ):
+        parse_query_file(path)
+
+
+def test_allowed_values_are_compared_as_typed_values(tmp_path) -> None:
+    path = write_query(tmp_path, "ratio", "# param: o decimal in 0.25|0.5 -- A ratio.\n")
+    [parameter] = parse_query_file(path).parameters
+    assert parameter.to_term("0.50") == parameter.to_term("0.5")
+    with pytest.raises(ParameterError, match=re.escape("'0.3' is not an allowed value — accepted: one of 0.25, 0.5")):
+        parameter.to_term("0.3")
+    with pytest.raises(ParameterError, match=re.escape("'half' is not a number — accepted: one of 0.25, 0.5")):
+        parameter.to_term("half")
+
+
+def test_an_allowed_value_of_the_wrong_type_is_reported(tmp_path) -> None:
+    path = write_query(tmp_path, "top", "# param: o integer in 5|ten -- How many.\n")
+    with pytest.raises(
+        QueryFileError, match=r"top.rq:3 — an allowed value of 'o': parameter 'o': 'ten' is not a whole"
+    ):
+        parse_query_file(path)
+
+
+def test_a_named_query_knows_its_form_and_columns(kg: KnowledgeGraph) -> None:
+    services = kg.named_query("services")
+    assert services.form == "SELECT"
+    assert services.variables[:2] == ("service", "serviceName")

@@ -1,27 +1,45 @@
-"""The Python API: `KnowledgeGraph`, the one object programs (and our CLI and web layer) use to ask the graph."""
+"""The Python API: `KnowledgeGraph`, the one object programs (and our CLI and web layer) use to ask the graph.
+
+It reads through a store (store.py): the local build (`embedded`) or any SPARQL 1.1 endpoint (`remote`).
+"""
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from mlcloudkg.build import build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import MlcloudkgError
-from mlcloudkg.history import Change, Freshness, Timeline, changes, freshness
+from mlcloudkg.history import Change, Freshness, Timeline, change_dates, changes, freshness
 from mlcloudkg.namespaces import GRAPH_ONTOLOGY, KG, MLC, PREFIXES, compact
-from mlcloudkg.queries import NamedQuery, load_catalog
+from mlcloudkg.queries import NamedQuery, Parameter, ParameterError, load_catalog
 from mlcloudkg.reasoning.explain import Explainer, Explanation, Proof
-from mlcloudkg.reasoning.rules import RuleSet
-from mlcloudkg.store import GraphStore, Row
+from mlcloudkg.reasoning.rules import RuleSet, compile_rules
+from mlcloudkg.sources import load_ontology, to_rdflib
+from mlcloudkg.store import GraphStore, RemoteStore, Row, SparqlStore
+
+if TYPE_CHECKING:
+    from mlcloudkg.compare import Comparison
+    from mlcloudkg.finder import FinderResult
+
+log = logging.getLogger(__name__)
+# Closures re-computed for other rule thresholds, kept for reuse; each is a copy of the data, so only a few.
+KEEP_HYPOTHETICAL_CLOSURES = 8
 
 
 class UnknownQuery(MlcloudkgError):
+    """A named query that queries/ does not have."""
+
     exit_code = 2
+    status = 404  # over HTTP: the query's URL names no query
 
 
 class UnknownName(MlcloudkgError):
@@ -34,40 +52,75 @@ class KnowledgeGraph:
     """The knowledge graph, ready to query.
 
     >>> kg = KnowledgeGraph.embedded()          # builds the dataset first if the sources changed
-    >>> rows = kg.named("free-gpus", min_gpu_memory_gb="16")
+    >>> rows = kg.named("free-gpus", min_gpu_memory_gb=16)
     """
 
-    def __init__(self, store: GraphStore, settings: Settings) -> None:
+    def __init__(self, store: SparqlStore, settings: Settings, rules: RuleSet | None = None) -> None:
+        """A graph over `store`. `rules` (for explanations) default to those the store's build was reasoned with,
+        or, for a store that is not a local build, to the rules compiled from the local ontology."""
         self.store = store
         self.settings = settings
         self.catalog, self.catalog_problems = load_catalog(settings.queries_dir)
-        self.rules = RuleSet.from_json(store.build.rules_path.read_text())
-        self.explainer = Explainer(
-            self.rules, store.select_terms, store.inferred_graph.value, lambda: store.passages_in_effect
-        )
-        self._hypotheticals: dict[tuple[tuple[str, str], ...], GraphStore] = {}
+        for problem in self.catalog_problems:  # the other queries work: say which one does not, and why
+            log.error("named query left out: %s", problem)
+        self.rules = rules if rules is not None else _rules_for(store, settings)
+        self.explainer = _explainer(self.rules, store)
+        self._hypotheticals: OrderedDict[tuple[tuple[str, str], ...], SparqlStore] = OrderedDict()
+        self._hypotheticals_lock = threading.Lock()
 
     @classmethod
     def embedded(cls, settings: Settings | None = None, *, rebuild: bool = True) -> KnowledgeGraph:
         """Open the built dataset, building it first (a no-op when the sources are unchanged) unless told not to."""
         settings = settings or Settings.from_env()
         found = build(settings).build if rebuild else current_build(settings)
-        return cls(GraphStore(found), settings)
+        return cls(GraphStore.open(found), settings)
+
+    @classmethod
+    def remote(
+        cls,
+        endpoint: str,
+        settings: Settings | None = None,
+        *,
+        timeout: float | None = None,
+        version: str | None = None,
+    ) -> KnowledgeGraph:
+        """The graph served by a SPARQL 1.1 endpoint (ours, or any store the dataset was published to).
+
+        Each query is sent with SPARQLWrapper and given `timeout` seconds (default: the query_timeout setting).
+        Explanations use the rules compiled from the local ontology, so the endpoint must serve a dataset built from
+        the same ontology (the one of this version of mlcloudkg, or of `settings.root`). `version` names the data
+        for caches (see RemoteStore)."""
+        settings = settings or Settings.from_env()
+        store = RemoteStore(endpoint, timeout=settings.query_timeout if timeout is None else timeout, version=version)
+        return cls(store, settings, local_rules(settings))
 
     @property
     def version(self) -> str:
+        """Identifies the data: the build's digest, or the remote store's version."""
         return self.store.version
 
     def query(self, sparql: str) -> list[Row]:
-        """Run a SELECT query; rows map variable names to Python values."""
+        """Run a SELECT query; rows map variable names to Python values (int, Decimal, float, bool, date, str),
+        IRIs as str; unbound variables are left out of a row."""
         return self.store.select(sparql)
 
     def named_query(self, name: str) -> NamedQuery:
+        """A query of queries/ by name (the file name without .rq)."""
         try:
             return self.catalog[name]
         except KeyError:
             known = ", ".join(sorted(self.catalog))
             raise UnknownQuery(f"no named query {name!r} — accepted: one of {known}") from None
+
+    def named(self, name: str, **parameters: Any) -> list[Row]:
+        """Run a query of queries/ by name, with its parameters as keyword arguments (None: not given).
+
+        Values may be given as Python values (16, 2.5, True, a date) or as text; each is checked against the
+        parameter's declared type and bound as a typed RDF term. Raises ParameterError saying what is accepted."""
+        text = self.named_query(name).bind(
+            {key: _as_text(value) for key, value in parameters.items() if value is not None}
+        )
+        return self.store.select(text)
 
     def resolve(self, name: str, default_namespace: str) -> str:
         """An IRI from an IRI, a prefixed name (kg:google-colab) or a bare local name (google-colab).
@@ -95,26 +148,20 @@ class KnowledgeGraph:
     def explain(self, resource: str, capability: str, **parameters: Any) -> Explanation:
         """Whether `resource` has `capability`, with the proof down to its sources or the condition that fails.
 
-        Names may be IRIs, prefixed names or bare names (kg: for resources, mlc: for capabilities)."""
+        Names may be IRIs, prefixed names or bare names (kg: for resources, mlc: for capabilities). Keyword
+        arguments give rule thresholds other than the defaults (see `rule_parameters`), e.g. min_session_hours=24:
+        the closure is recomputed for them."""
         resource_iri = self.resolve(resource, str(KG))
         capability_iri = self.resolve(capability, str(MLC))
         if capability_iri not in self.rules.labels:
             known = ", ".join(sorted(compact(c) for c in self.capabilities_known()))
             raise UnknownName(f"{capability!r} is not a class of the ontology — accepted: {known}")
-        if not self.store.ask(f"ASK {{ <{resource_iri}> ?p ?o }}"):
-            raise UnknownName(f"{resource!r} is not a resource of the graph ({resource_iri})")
-        given = {k: str(v) for k, v in parameters.items() if v is not None}
-        if given:
-            hypothetical = self._hypothetical(given)
-            explainer = Explainer(
-                self.rules,
-                hypothetical.select_terms,
-                hypothetical.inferred_graph.value,
-                lambda: hypothetical.passages_in_effect,
-            )
-        else:
-            explainer = self.explainer
-        return explainer.explain(resource_iri, capability_iri, given)
+        self._check_resource(resource, resource_iri)
+        given = self._thresholds(parameters)
+        explainer = _explainer(self.rules, self._hypothetical(given)) if given else self.explainer
+        explanation = explainer.explain(resource_iri, capability_iri, given)
+        explanation.freshness = self.freshness([resource_iri])
+        return explanation
 
     def explain_statement(self, subject: str, predicate: str, object_: ox.NamedNode | ox.Literal) -> Proof:
         """Why the statement holds: asserted (with its sources), an ontology axiom, or the rule and its premises.
@@ -127,16 +174,50 @@ class KnowledgeGraph:
             raise UnknownName(f"the graph does not hold the statement {' '.join(triple)}")
         return self.explainer.prove(triple)
 
-    def _hypothetical(self, parameters: dict[str, str]) -> GraphStore:
+    def rule_parameters(self) -> dict[str, Parameter]:
+        """The thresholds of the rules (e.g. min_session_hours), with their types, defaults and descriptions."""
+        found: dict[str, Parameter] = {}
+        for rule in self.rules.rules:
+            for name, spec in rule.parameters.items():
+                found.setdefault(name, Parameter(name, spec["type"], spec["description"], default=spec["default"]))
+        return dict(sorted(found.items()))
+
+    def _thresholds(self, parameters: dict[str, Any]) -> dict[str, str]:
+        """The given thresholds, checked, as lexical forms; those equal to their default are left out."""
+        known = self.rule_parameters()
+        given: dict[str, str] = {}
+        for name, value in parameters.items():
+            if value is None:
+                continue
+            if name not in known:
+                raise ParameterError(name, "is not a parameter of any rule", "parameters: " + ", ".join(known))
+            parameter = known[name]
+            term = parameter.to_term(_as_text(value))
+            if parameter.default is None or term != parameter.to_term(parameter.default):
+                given[name] = term.value
+        return given
+
+    def _hypothetical(self, parameters: dict[str, str]) -> SparqlStore:
         """The closure the rules give with other thresholds than the build's (e.g. sessions of 24 hours)."""
         key = tuple(sorted(parameters.items()))
-        if key not in self._hypotheticals:
-            self._hypotheticals[key] = self.store.rematerialized(self.rules, parameters)
-        return self._hypotheticals[key]
+        with self._hypotheticals_lock:
+            if key in self._hypotheticals:
+                self._hypotheticals.move_to_end(key)
+                return self._hypotheticals[key]
+        closure = self.store.rematerialized(self.rules, parameters)  # slow: outside the lock
+        with self._hypotheticals_lock:
+            self._hypotheticals[key] = closure
+            while len(self._hypotheticals) > KEEP_HYPOTHETICAL_CLOSURES:
+                self._hypotheticals.popitem(last=False)
+        return closure
+
+    def _check_resource(self, given: str, iri: str) -> None:
+        if not self.store.ask(f"ASK {{ <{iri}> ?p ?o }}"):
+            raise UnknownName(f"{given!r} is not a resource of the graph ({iri})")
 
     def as_of(self, day: date | str) -> KnowledgeGraph:
         """The graph as it was on `day` (a date or YYYY-MM-DD): facts, capabilities and answers of that date."""
-        return KnowledgeGraph(self.store.as_of(self.resolve_date(day, "as of"), self.rules), self.settings)
+        return KnowledgeGraph(self.store.as_of(self.resolve_date(day, "as of"), self.rules), self.settings, self.rules)
 
     def changes(self, first: date | str, second: date | str = "now") -> dict[str, list[Change]]:
         """What changed from `first` to `second` (dates, YYYY-MM-DD or "now"): added, removed and changed facts
@@ -156,7 +237,8 @@ class KnowledgeGraph:
 
     def freshness(self, iris: Iterable[str]) -> Freshness:
         """How old the facts about `iris` are, in the state this graph answers for."""
-        return freshness(self.query, iris, self.state_date, self.settings.stale_after_days)
+        latest = max(change_dates(self.store.passages))
+        return freshness(self.query, iris, self.state_date, self.settings.stale_after_days, latest)
 
     def timeline(self) -> Timeline:
         """Every dated passage, to compute the state on any date or what changed between two."""
@@ -176,22 +258,48 @@ class KnowledgeGraph:
         return [row["class"] for row in rows]
 
     def capabilities(self, resource: str) -> list[str]:
-        """The capability classes `resource` belongs to."""
+        """The capability classes `resource` (an IRI, prefixed or bare name) belongs to."""
         iri = self.resolve(resource, str(KG))
+        self._check_resource(resource, iri)
         rows = self.store.select(
             f"SELECT ?class WHERE {{ <{iri}> a ?class . GRAPH <{GRAPH_ONTOLOGY}> "
             f"{{ ?class <{MLC.capabilityGroup}> ?group }} }} ORDER BY ?class"
         )
         return [row["class"] for row in rows]
 
-    def named(self, name: str, **parameters: Any) -> list[Row]:
-        """Run a query of queries/ by name, with its parameters as keyword arguments."""
-        query = self.named_query(name)
-        text = query.bind(
-            {
-                key: str(value).lower() if isinstance(value, bool) else str(value)
-                for key, value in parameters.items()
-                if value is not None
-            }
-        )
-        return self.store.select(text)
+    def compare(self, *services: str) -> Comparison:
+        """The article's comparison for these services (IRIs, prefixed or bare names), in this order: every cell
+        with the statement it shows and the passages stating it."""
+        from mlcloudkg.compare import compare
+
+        return compare(self, list(services))
+
+    def find(self, **requirements: Any) -> FinderResult:
+        """The services meeting every requirement (see finder.Requirements: free=True, min_gpu_memory_gb=16, ...),
+        and for every other service the requirements it fails. Raises RequirementError for an unknown one."""
+        from mlcloudkg.finder import Requirements, find
+
+        given = {name: _as_text(value) for name, value in requirements.items() if value is not None}
+        return find(self, Requirements.from_strings(given))
+
+
+def local_rules(settings: Settings) -> RuleSet:
+    """The rules compiled from the ontology and ontology/rules/ of `settings.root`, as a build compiles them."""
+    ontology = to_rdflib(load_ontology(settings).quads)
+    return compile_rules(ontology, settings.ontology_dir / "rules", settings.root)
+
+
+def _explainer(rules: RuleSet, store: SparqlStore) -> Explainer:
+    """Explanations over `store`'s view: its inferences are in its own graph, and it cites the passages in effect."""
+    return Explainer(rules, store.select_terms, store.inferred_graph.value, lambda: store.passages_in_effect)
+
+
+def _rules_for(store: SparqlStore, settings: Settings) -> RuleSet:
+    if isinstance(store, GraphStore) and store.build is not None:
+        return RuleSet.from_json(store.build.rules_path.read_text())
+    return local_rules(settings)
+
+
+def _as_text(value: Any) -> str:
+    """A Python value as the text a parameter parses: booleans as true/false, everything else by str()."""
+    return str(value).lower() if isinstance(value, bool) else str(value)

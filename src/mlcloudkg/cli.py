@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -12,8 +15,22 @@ from mlcloudkg import __version__
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import MlcloudkgError, ValidationFailed
 
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+    from mlcloudkg.api import KnowledgeGraph
+    from mlcloudkg.build import Build
+    from mlcloudkg.store import QueryResult
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+EXIT_CODES = """\b
+Exit codes: 0 done; 1 unexpected failure; 2 bad input (usage, a parameter, a query, a query file);
+3 the data does not validate; 4 nothing built yet; 5 a query did not finish (the time limit, or the endpoint
+failed)."""
+QUERY_FORMATS = ("table", "json", "csv", "tsv", "turtle")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="mlcloudkg")
 @click.option(
     "--root",
@@ -29,8 +46,66 @@ from mlcloudkg.errors import MlcloudkgError, ValidationFailed
 )
 @click.pass_context
 def cli(context: click.Context, root: Path | None, build_dir: Path | None) -> None:
-    """A knowledge graph of cloud GPU notebook services: build it, check it, query it, serve it."""
+    """A knowledge graph of cloud GPU notebook services: build it, check it, query it, serve it.
+
+    The commands that read the graph use the local build (built first if the sources changed), or, with
+    --endpoint URL, any SPARQL 1.1 endpoint serving it."""
     context.obj = Settings.from_env(root=root, build_dir=build_dir)
+
+
+def graph_source(command: Command) -> Command:
+    """The --endpoint and --timeout options of every command that reads the graph."""
+    command = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
+        default=None,
+        help="Seconds a query may take (on the endpoint, or for `query` on the local build) "
+        "[env MLCLOUDKG_QUERY_TIMEOUT; default 10].",
+    )(command)
+    return click.option(
+        "--endpoint",
+        metavar="URL",
+        default=None,
+        help="Read the graph from this SPARQL 1.1 endpoint (e.g. http://127.0.0.1:5000/sparql) instead of the "
+        "local build.",
+    )(command)
+
+
+def as_of_option(command: Command) -> Command:
+    """The --as-of option of every command that answers from the graph's state."""
+    return click.option(
+        "--as-of",
+        "as_of",
+        metavar="YYYY-MM-DD",
+        default=None,
+        help="Answer for the state on this date instead of the latest known state.",
+    )(command)
+
+
+def open_graph(
+    settings: Settings, endpoint: str | None, timeout: float | None, as_of: str | None = None
+) -> KnowledgeGraph:
+    from mlcloudkg.api import KnowledgeGraph
+
+    kg = KnowledgeGraph.remote(endpoint, settings, timeout=timeout) if endpoint else KnowledgeGraph.embedded(settings)
+    return kg.as_of(as_of) if as_of else kg
+
+
+def name_values(items: tuple[str, ...], option: str) -> dict[str, str]:
+    """NAME=VALUE pairs of a repeatable option."""
+    values: dict[str, str] = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint=option)
+        if name in values:
+            raise click.BadParameter(f"{name!r} is given twice", param_hint=option)
+        values[name] = value
+    return values
+
+
+# -- build, validate, serve ---------------------------------------------------------------------------------------
 
 
 @cli.command()
@@ -39,9 +114,11 @@ def cli(context: click.Context, root: Path | None, build_dir: Path | None) -> No
 def build(settings: Settings, force: bool) -> None:
     """Load, validate and reason over the sources; write the store and the downloads.
 
-    An unchanged build (same sources, same version) is reused at once."""
+    An unchanged build (same sources, same version) is reused at once. Malformed files of queries/ are reported
+    (file:line) on stderr; they are left out of the API, the other queries work."""
     from mlcloudkg.build import build as run_build
     from mlcloudkg.namespaces import SNAPSHOT_PREFIX, SRC
+    from mlcloudkg.queries import load_catalog
 
     outcome = run_build(settings, force=force)
     state = "up to date" if outcome.reused else "built"
@@ -53,6 +130,36 @@ def build(settings: Settings, force: bool) -> None:
     click.echo(
         f"  {manifest['passage_graphs']} passage graphs; the latest state is of {manifest['now']}, "
         f"with {len(manifest['snapshots'])} dated snapshots"
+    )
+    catalog, problems = load_catalog(settings.queries_dir)
+    click.echo(f"  {len(catalog)} named queries")
+    for problem in problems:
+        click.echo(f"warning: named query left out: {problem}", err=True)
+
+
+@cli.command()
+@click.pass_obj
+def validate(settings: Settings) -> None:
+    """Check the ontology and data files (syntax, provenance of every fact, SHACL shapes) and the query files.
+
+    Prints each violation as  file:line — resource — property — what is wrong — what is accepted,
+    and each malformed query file as  file:line — what is wrong — what is accepted."""
+    from pyoxigraph import DefaultGraph
+
+    from mlcloudkg.queries import MalformedQueries, load_catalog
+    from mlcloudkg.sources import load_sources
+    from mlcloudkg.validate import validate as run_validate
+
+    sources = load_sources(settings)
+    violations = run_validate(sources)
+    if violations:
+        raise ValidationFailed(violations)
+    catalog, problems = load_catalog(settings.queries_dir)
+    if problems:
+        raise MalformedQueries(problems)
+    facts = sum(1 for f in sources.data for q in f.quads if not isinstance(q.graph_name, DefaultGraph))
+    click.echo(
+        f"valid: {len(sources.data)} data files, {facts} facts, all with provenance; {len(catalog)} named queries"
     )
 
 
@@ -77,7 +184,8 @@ def build(settings: Settings, force: bool) -> None:
 )
 @click.pass_obj
 def serve(settings: Settings, **options: object) -> None:
-    """Serve the SPARQL endpoint, downloads, health and metrics (gunicorn) until stopped with Ctrl-C or SIGTERM.
+    """Serve the SPARQL endpoint, the REST API (/api, docs at /api/docs), downloads, health and metrics
+    (gunicorn) until stopped with Ctrl-C or SIGTERM.
 
     Builds first if the sources changed; if they do not build, serves the last good build and says so on /healthz.
     Every limit is a setting: see the README's "Configuration"."""
@@ -88,67 +196,282 @@ def serve(settings: Settings, **options: object) -> None:
     run(replace(settings, **{k: v for k, v in options.items() if v is not None}))
 
 
+# -- reading the graph ----------------------------------------------------------------------------------------------
+
+
 @cli.command()
-@click.pass_obj
-def validate(settings: Settings) -> None:
-    """Check the ontology and data files: syntax, provenance of every fact, SHACL shapes.
-
-    Prints each violation as  file:line — resource — property — what is wrong — what is accepted."""
-    from pyoxigraph import DefaultGraph
-
-    from mlcloudkg.sources import load_sources
-    from mlcloudkg.validate import validate as run_validate
-
-    sources = load_sources(settings)
-    violations = run_validate(sources)
-    if violations:
-        raise ValidationFailed(violations)
-    facts = sum(1 for f in sources.data for q in f.quads if not isinstance(q.graph_name, DefaultGraph))
-    click.echo(f"valid: {len(sources.data)} data files, {facts} facts, all with provenance")
-
-
-AS_OF = click.option(
-    "--as-of",
-    "as_of",
-    metavar="YYYY-MM-DD",
-    default=None,
-    help="Answer for the state on this date instead of the latest known state.",
+@click.argument("text", metavar="[QUERY]", required=False)
+@click.option(
+    "--file", "-f", "query_file", type=click.File("r"), metavar="FILE", help="Read the query from FILE ('-': stdin)."
 )
+@click.option("--named", "-n", metavar="NAME", help="Run a query of queries/ by name (see --list).")
+@click.option(
+    "--param",
+    "-p",
+    "parameters",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter of the named query, e.g. min_gpu_memory_gb=16 (repeatable).",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(QUERY_FORMATS),
+    default=None,
+    help="table (the default for SELECT and ASK, fitted to the terminal), json (plain rows, as the REST API), "
+    "csv or tsv (SPARQL 1.1), turtle (CONSTRUCT and DESCRIBE, the default for them).",
+)
+@click.option("--list", "list_queries", is_flag=True, help="List the named queries and their parameters.")
+@graph_source
+@as_of_option
+@click.pass_obj
+def query(
+    settings: Settings,
+    *,
+    text: str | None,
+    query_file: TextIO | None,
+    named: str | None,
+    parameters: tuple[str, ...],
+    output: str | None,
+    list_queries: bool,
+    endpoint: str | None,
+    timeout: float | None,
+    as_of: str | None,
+) -> None:
+    """Run a SPARQL query: given inline, read from a file, or a named query of queries/ with its parameters.
+
+    On the local build the query runs in a worker process, stopped at --timeout, with the service's result-size
+    limit.
+
+    \b
+    mlcloudkg query 'SELECT ?name WHERE { ?s a <https://w3id.org/mlcloudkg/ontology#NotebookService> ;
+                                              <https://schema.org/name> ?name }'
+    mlcloudkg query --file my-question.rq --format csv
+    mlcloudkg query --named free-gpus --param min_gpu_memory_gb=16
+    mlcloudkg query --endpoint http://127.0.0.1:5000/sparql --named services --format json"""
+    from mlcloudkg.queries import load_catalog
+    from mlcloudkg.store import GraphStore, WorkerStore
+
+    if list_queries:
+        catalog, problems = load_catalog(settings.queries_dir)
+        for problem in problems:
+            click.echo(f"warning: named query left out: {problem}", err=True)
+        for name, found in catalog.items():
+            click.echo(f"{name}: {found.title}")
+            for p in found.parameters:
+                default = f" = {p.default}" if p.default is not None else ""
+                need = " (required)" if p.required else ""
+                click.echo(f"    {p.name} {p.type}{default}{need} — {p.description}")
+        return
+    given = [source for source in (text, query_file, named) if source]
+    if len(given) != 1:
+        raise click.UsageError("give one query: as an argument, with --file, or with --named (see --list)")
+    if parameters and not named:
+        raise click.UsageError("--param is for a named query (--named NAME)")
+    kg = open_graph(settings, endpoint, timeout, as_of)
+    if named:
+        sparql = kg.named_query(named).bind(name_values(parameters, "--param"))
+    else:
+        sparql = text or (query_file.read() if query_file else "")
+    if endpoint or not isinstance(kg.store, GraphStore) or kg.store.build is None:
+        _print_result(kg.store.evaluate(sparql), output)  # a remote store, or a state computed in memory
+        return
+    # The local build: in a worker process stopped at the time limit, as the service runs queries.
+    store = WorkerStore(
+        kg.store.build, timeout or settings.query_timeout, settings.max_result_bytes, kg.store.default_graph
+    )
+    try:
+        _print_result(store.evaluate(sparql), output)
+    finally:
+        store.close()
 
 
-def _graph(settings: Settings, as_of: str | None) -> Any:
-    from mlcloudkg.api import KnowledgeGraph
+def _print_result(result: QueryResult, output: str | None) -> None:
+    """A query's answer in the chosen format (each query form has its default and its formats)."""
+    import pyoxigraph as ox
 
-    kg = KnowledgeGraph.embedded(settings)
-    return kg.as_of(as_of) if as_of else kg
+    from mlcloudkg.namespaces import PREFIXES
+    from mlcloudkg.results import plain_json
+
+    is_graph = not isinstance(result, ox.QuerySolutions | ox.QueryBoolean)
+    output = output or ("turtle" if is_graph else "table")
+    if is_graph != (output == "turtle"):
+        accepted = "turtle" if is_graph else "table, json, csv, tsv"
+        form = "CONSTRUCT/DESCRIBE" if is_graph else "SELECT/ASK"
+        raise click.UsageError(f"--format {output} is not a format for a {form} answer — accepted: {accepted}")
+    stdout = click.get_binary_stream("stdout")
+    if isinstance(result, ox.QueryBoolean):
+        click.echo(json.dumps(bool(result)))
+    elif is_graph:
+        stdout.write(ox.serialize(result, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES))  # type: ignore[arg-type]
+    elif output == "json":
+        click.echo(plain_json(result, indent=2))
+    elif output in {"csv", "tsv"}:
+        stdout.write(
+            result.serialize(format=ox.QueryResultsFormat.CSV if output == "csv" else ox.QueryResultsFormat.TSV)
+        )
+    else:
+        _print_solutions(result)
+
+
+def _print_solutions(result: ox.QuerySolutions) -> None:
+    from mlcloudkg.namespaces import compact
+    from mlcloudkg.store import python_value, solution_rows
+    from mlcloudkg.terminal import table, terminal_width
+
+    names = [variable.value for variable in result.variables]
+    rows = solution_rows(result)
+
+    def cell(row: dict[str, Any], name: str) -> str:
+        if name not in row:
+            return ""
+        value = python_value(row[name])
+        if isinstance(value, bool):
+            return str(value).lower()
+        text = str(value)
+        return compact(text) if text.startswith(("http://", "https://")) else text
+
+    click.echo(table(names, [[cell(row, name) for name in names] for row in rows], terminal_width()))
+    click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
 @cli.command()
-@AS_OF
+@click.argument("providers", nargs=-1, metavar="SERVICE...")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs.",
+)
+@graph_source
+@as_of_option
 @click.pass_obj
-def tables(settings: Settings, as_of: str | None) -> None:
-    """Regenerate the article's tables and list of alternatives (Markdown) from the graph alone.
+def compare(
+    settings: Settings,
+    *,
+    providers: tuple[str, ...],
+    output: str,
+    endpoint: str | None,
+    timeout: float | None,
+    as_of: str | None,
+) -> None:
+    """Compare services side by side: what they are, the free GPU tier, plans, features, derived capabilities.
 
-    With --as-of 2020-12-17 (the article's date) they match the article; without, they show the latest state."""
-    from mlcloudkg.tables import article_tables
+    SERVICE is an IRI, a prefixed or a bare name, e.g.  mlcloudkg compare google-colab paperspace-gradient
+    The table fits the terminal; --format json adds the statement behind each cell and its sources."""
+    from mlcloudkg.compare import services
+    from mlcloudkg.namespaces import compact
+    from mlcloudkg.terminal import table, terminal_width
 
-    click.echo(article_tables(_graph(settings, as_of)), nl=False)
+    kg = open_graph(settings, endpoint, timeout, as_of)
+    if not providers:
+        known = ", ".join(compact(iri).removeprefix("kg:") for iri, _ in services(kg))
+        raise click.UsageError(f"name one or more services to compare — accepted: {known}")
+    comparison = kg.compare(*providers)
+    if output == "json":
+        click.echo(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False))
+        return
+    headers = ["", *(name for _, name in comparison.services)]
+    for section in comparison.sections:
+        rows = [
+            [row.label, *(row.cells[iri].text if iri in row.cells else "" for iri, _ in comparison.services)]
+            for row in section.rows
+        ]
+        click.echo(f"{section.title}\n")
+        click.echo(table(headers, rows, terminal_width()) + "\n")
+
+
+def requirement_options(command: Command) -> Command:
+    """One option per requirement of the finder: a flag for each need, a number for each threshold."""
+    from mlcloudkg.finder import Requirements, is_number
+
+    for requirement in reversed(fields(Requirements)):
+        flag = "--" + requirement.name.replace("_", "-")
+        if is_number(requirement):
+            command = click.option(flag, requirement.name, metavar="NUMBER", help=requirement.metadata["help"])(command)
+        else:
+            command = click.option(flag, requirement.name, is_flag=True, help=requirement.metadata["help"])(command)
+    return command
+
+
+@cli.command()
+@requirement_options
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs.",
+)
+@click.option("--show-query", is_flag=True, help="Also print the SPARQL query the finder runs.")
+@graph_source
+@as_of_option
+@click.pass_obj
+def find(
+    settings: Settings,
+    *,
+    output: str,
+    show_query: bool,
+    endpoint: str | None,
+    timeout: float | None,
+    as_of: str | None,
+    **requirements: Any,
+) -> None:
+    """Find the services that meet your requirements, and what every other service lacks.
+
+    Requirements about a plan must hold on the same plan, e.g. a free, private notebook with a 16 GB GPU:
+
+        mlcloudkg find --free --private-notebooks --min-gpu-memory-gb 16"""
+    from mlcloudkg.finder import RequirementError, Requirements, find
+
+    given = {name: str(value).lower() for name, value in requirements.items() if value not in (None, False)}
+    try:
+        wanted = Requirements.from_strings(given)
+    except RequirementError as error:
+        option = "--" + error.parameter.replace("_", "-")
+        raise click.BadParameter(f"{error.problem} — accepted: {error.accepted}", param_hint=option) from None
+    found = find(open_graph(settings, endpoint, timeout, as_of), wanted)
+    if output == "json":
+        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
+        return
+    described = "; ".join(wanted.described()) or "none given"
+    click.echo(f"Requirements: {described}\n")
+    click.echo(f"Meet every requirement ({len(found.matches)}):")
+    for candidate in found.matches:
+        click.echo(f"  {candidate.name}")
+    if found.others:
+        click.echo("\nThe others, and what they do not meet:")
+        for candidate in found.others:
+            click.echo(f"  {candidate.name}: {'; '.join(candidate.failed)}")
+    if show_query:
+        click.echo(f"\n{found.query}")
 
 
 @cli.command()
 @click.argument("first", metavar="FROM")
 @click.argument("second", metavar="TO", default="now")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs.",
+)
+@graph_source
 @click.pass_obj
-def changes(settings: Settings, first: str, second: str, output: str) -> None:
+def changes(
+    settings: Settings, *, first: str, second: str, output: str, endpoint: str | None, timeout: float | None
+) -> None:
     """What changed between two dates (YYYY-MM-DD; TO may be "now"), per service, with the sources.
 
     mlcloudkg changes 2020-12-17 now"""
-    import json
-
     from mlcloudkg.namespaces import compact
 
-    kg = _graph(settings, None)
+    kg = open_graph(settings, endpoint, timeout)
     days = [kg.resolve_date(first, "from"), kg.resolve_date(second, "to")]
     found = kg.changes(*days)
     if output == "json":
@@ -187,11 +510,27 @@ def _describe(change: Any, compact: Any) -> str:
     metavar="NAME=VALUE",
     help="A rule parameter other than its default, e.g. min_session_hours=24 (repeatable).",
 )
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@AS_OF
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs.",
+)
+@graph_source
+@as_of_option
 @click.pass_obj
 def explain(
-    settings: Settings, *, resource: str, capability: str, parameters: tuple[str, ...], output: str, as_of: str | None
+    settings: Settings,
+    *,
+    resource: str,
+    capability: str,
+    parameters: tuple[str, ...],
+    output: str,
+    endpoint: str | None,
+    timeout: float | None,
+    as_of: str | None,
 ) -> None:
     """Whether RESOURCE has CAPABILITY, and why: the proof down to the sources, or the condition that fails.
 
@@ -200,15 +539,8 @@ def explain(
         mlcloudkg explain google-colab FreePrivateGPUNotebookService
 
     `mlcloudkg capabilities` lists the capabilities."""
-    import json
-
-    given = {}
-    for item in parameters:
-        name, equals, value = item.partition("=")
-        if not equals:
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
-        given[name] = value
-    explanation = _graph(settings, as_of).explain(resource, capability, **given)
+    given = name_values(parameters, "--param")
+    explanation = open_graph(settings, endpoint, timeout, as_of).explain(resource, capability, **given)
     click.echo(
         json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False) if output == "json" else explanation.to_text()
     )
@@ -216,16 +548,111 @@ def explain(
 
 @cli.command()
 @click.argument("resource", required=False)
+@graph_source
+@as_of_option
 @click.pass_obj
-def capabilities(settings: Settings, resource: str | None) -> None:
+def capabilities(
+    settings: Settings, resource: str | None, endpoint: str | None, timeout: float | None, as_of: str | None
+) -> None:
     """List the capabilities (with RESOURCE: those it has)."""
-    from mlcloudkg.api import KnowledgeGraph
     from mlcloudkg.namespaces import compact
 
-    kg = KnowledgeGraph.embedded(settings)
+    kg = open_graph(settings, endpoint, timeout, as_of)
     classes = kg.capabilities(resource) if resource else kg.capabilities_known()
     for iri in classes:
         click.echo(f"{compact(iri):45} {kg.rules.labels.get(iri, '')}")
+
+
+@cli.command()
+@graph_source
+@as_of_option
+@click.pass_obj
+def tables(settings: Settings, endpoint: str | None, timeout: float | None, as_of: str | None) -> None:
+    """Regenerate the article's tables and list of alternatives (Markdown) from the graph alone.
+
+    With --as-of 2020-12-17 (the article's date) they match the article; without, they show the latest state."""
+    from mlcloudkg.tables import article_tables
+
+    click.echo(article_tables(open_graph(settings, endpoint, timeout, as_of)), nl=False)
+
+
+# -- files ---------------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "rdf_format",
+    type=click.Choice(["turtle", "ntriples", "jsonld", "trig", "nquads"]),
+    default="turtle",
+    show_default=True,
+    help="trig and nquads keep every graph under its name (with its provenance); the others merge them.",
+)
+@click.option(
+    "--graphs",
+    type=click.Choice(["all", "asserted", "inferred", "ontology"]),
+    default="all",
+    show_default=True,
+    help="all: asserted and inferred facts (in TriG/N-Quads: every graph, with provenance and the ontology); "
+    "asserted: the facts of the sources; inferred: what the reasoner derives; ontology: the ontology.",
+)
+@click.option(
+    "--description",
+    is_flag=True,
+    help="Write the VoID/DCAT description of the dataset (what /.well-known/void serves) instead of the data.",
+)
+@click.option(
+    "--base-url",
+    metavar="URL",
+    default=None,
+    help="Where the dataset is served, for the description's links [env MLCLOUDKG_PUBLIC_URL; "
+    "default http://HOST:PORT of the settings].",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write to FILE instead of standard output.",
+)
+@click.pass_obj
+def export(
+    settings: Settings, *, rdf_format: str, graphs: str, description: bool, base_url: str | None, output: Path | None
+) -> None:
+    """Write the dataset (the same bytes as the service's downloads) or its VoID/DCAT description, offline.
+
+    \b
+    mlcloudkg export -o mlcloudkg.ttl
+    mlcloudkg export --format trig -o mlcloudkg.trig
+    mlcloudkg export --graphs inferred --format ntriples
+    mlcloudkg export --description --base-url https://example.org -o void.ttl"""
+    from mlcloudkg.build import build as run_build
+    from mlcloudkg.export import EXPORT_FORMATS, serialize
+    from mlcloudkg.store import GraphStore
+
+    built = run_build(settings).build
+    if description:
+        data = _description(
+            built, rdf_format, base_url or settings.public_url or f"http://{settings.host}:{settings.port}"
+        )
+    else:
+        data = serialize(GraphStore.open(built).store, graphs, EXPORT_FORMATS[rdf_format])
+    if output is None:
+        click.get_binary_stream("stdout").write(data)
+    else:
+        output.write_bytes(data)
+        click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
+
+
+def _description(built: Build, rdf_format: str, base_url: str) -> bytes:
+    from mlcloudkg.web.description import dataset_description
+
+    syntaxes = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "trig": "trig"}
+    if rdf_format not in syntaxes:
+        raise click.UsageError(
+            f"--format {rdf_format} is not a format for the description — accepted: " + ", ".join(syntaxes)
+        )
+    return dataset_description(built, base_url).serialize(format=syntaxes[rdf_format]).encode("utf-8")
 
 
 def main() -> None:

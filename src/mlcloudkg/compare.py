@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import pyoxigraph as ox
-
 from mlcloudkg.api import KnowledgeGraph, UnknownName
 from mlcloudkg.cells import CHECK, CROSS, cpu_cell, gpu_cell, money, number, ram_cell, sharing_cell, upto
 from mlcloudkg.history import Freshness
@@ -219,20 +217,9 @@ def _attach_sources(kg: KnowledgeGraph, sections: list[Section]) -> None:
     cells = [c for s in sections for r in s.rows for c in r.cells.values() if c.subject and c.predicate]
     if not cells:
         return
-    graphs: dict[tuple[str, str, str | None], list[str]] = {}
     in_effect = kg.store.passages_in_effect  # a source of another date does not vouch for this date's value
-    for key in {(c.subject, c.predicate, c.object) for c in cells}:
-        subject, predicate, wanted = key
-        found = kg.store.store.quads_for_pattern(
-            ox.NamedNode(subject), ox.NamedNode(predicate), ox.NamedNode(wanted) if wanted else None, None
-        )
-        graphs[key] = sorted(
-            {
-                q.graph_name.value
-                for q in found
-                if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in in_effect
-            }
-        )
+    holding = kg.store.graphs_holding(sorted({(c.subject, c.predicate, c.object) for c in cells}, key=str))
+    graphs = {key: sorted(g for g in found if g in in_effect) for key, found in holding.items()}
     named = sorted({g for found in graphs.values() for g in found})
     if not named:
         return

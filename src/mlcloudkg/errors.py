@@ -62,6 +62,18 @@ class ValidationFailed(MlcloudkgError):
         super().__init__(f"{len(violations)} violation(s):\n{lines}")
 
 
+class InvalidParameter(MlcloudkgError):
+    """A named input (a query parameter, a finder requirement, a rule threshold) that is unknown, missing or has a
+    value of the wrong kind. Over HTTP: 400, naming the parameter."""
+
+    exit_code = 2
+    kind = "parameter"
+
+    def __init__(self, parameter: str, problem: str, accepted: str) -> None:
+        self.parameter, self.problem, self.accepted = parameter, problem, accepted
+        super().__init__(f"{self.kind} {parameter!r}: {problem} — accepted: {accepted}")
+
+
 class BuildNotFound(MlcloudkgError):
     """The service or a command needs a built dataset and there is none."""
 
@@ -88,6 +100,8 @@ class RequestError(MlcloudkgError):
 class QueryRejected(RequestError):
     """The query is not one this read-only endpoint runs (an update, SERVICE, a foreign graph, too big...)."""
 
+    exit_code = 2
+
 
 class NotAcceptable(RequestError):
     status = 406
@@ -97,11 +111,13 @@ class NotAcceptable(RequestError):
 class QueryTimeout(RequestError):
     status = 503
     title = "Query Timeout"
+    exit_code = 5
 
 
 class ResultTooLarge(RequestError):
     status = 422
     title = "Result Too Large"
+    exit_code = 2
 
 
 class EngineBusy(RequestError):
@@ -112,3 +128,19 @@ class EngineBusy(RequestError):
 class EvaluationFailed(RequestError):
     status = 500
     title = "Evaluation Failed"
+
+
+class StoreUnavailable(RequestError):
+    """A remote SPARQL store could not be reached, or answered with an error that is not about the query."""
+
+    status = 502
+    title = "Bad Gateway"
+    exit_code = 5
+
+
+class StoreTimeout(RequestError):
+    """A remote SPARQL store did not answer in time."""
+
+    status = 504
+    title = "Gateway Timeout"
+    exit_code = 5

@@ -7,32 +7,51 @@ query the finder runs is returned too, so users can see it and take it to the qu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlcloudkg.api import KnowledgeGraph
+from mlcloudkg.errors import InvalidParameter
+from mlcloudkg.history import Freshness
 from mlcloudkg.namespaces import sparql_prologue
 
+if TYPE_CHECKING:
+    from mlcloudkg.api import KnowledgeGraph
+
 TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"0", "false", "no", "off"}
+MAX_NUMBER = Decimal(10**6)
+
+
+class RequirementError(InvalidParameter, ValueError):
+    """A requirement that is unknown or has a value of the wrong kind (a ValueError too, as it used to be)."""
+
+    kind = "requirement"
 
 
 @dataclass(frozen=True)
 class Requirements:
-    """What a user needs. Unset fields are not required."""
+    """What a user needs. Unset fields are not required; each field's help is shown by the CLI and the API docs."""
 
-    free: bool = False  # on the free tier
-    gpu: bool = False  # a GPU
-    min_gpu_memory_gb: Decimal | None = None  # a GPU with at least this much memory per device (implies gpu)
-    tensor_cores: bool = False  # a GPU with tensor cores (implies gpu)
-    private_notebooks: bool = False
-    min_session_hours: Decimal | None = None
-    persistent_storage: bool = False  # the runtime's own storage keeps files between sessions
-    max_price_per_gpu_hour: Decimal | None = None  # paid by the hour, at most this much (USD); free counts as 0
-    gpu_choice: bool = False  # the user picks the GPU
-    cli: bool = False
-    mlops: bool = False  # model repository, deployment and metrics logging
-    experiment_tracking: bool = False
+    free: bool = field(default=False, metadata={"help": "On the free tier."})
+    gpu: bool = field(default=False, metadata={"help": "With a GPU."})
+    min_gpu_memory_gb: Decimal | None = field(
+        default=None, metadata={"help": "A GPU with at least this much memory per device, in GB."}
+    )
+    tensor_cores: bool = field(default=False, metadata={"help": "A GPU with tensor cores."})
+    private_notebooks: bool = field(default=False, metadata={"help": "Notebooks that only you can see."})
+    min_session_hours: Decimal | None = field(default=None, metadata={"help": "Sessions of at least this many hours."})
+    persistent_storage: bool = field(
+        default=False, metadata={"help": "The runtime's own storage keeps files between sessions."}
+    )
+    max_price_per_gpu_hour: Decimal | None = field(
+        default=None, metadata={"help": "Paid by the hour, at most this much in USD per GPU hour (free counts as 0)."}
+    )
+    gpu_choice: bool = field(default=False, metadata={"help": "You pick the GPU."})
+    cli: bool = field(default=False, metadata={"help": "A command line tool."})
+    mlops: bool = field(default=False, metadata={"help": "Model repository, deployment and metrics logging."})
+    experiment_tracking: bool = field(default=False, metadata={"help": "Experiment tracking."})
 
     @property
     def needs_gpu(self) -> bool:
@@ -50,24 +69,30 @@ class Requirements:
 
     @classmethod
     def from_strings(cls, values: dict[str, str]) -> Requirements:
-        """From form fields or query parameters; raises ValueError naming the field that is wrong."""
+        """From form fields, query parameters or flags; raises RequirementError naming the field that is wrong."""
         given: dict[str, Any] = {}
         known = {f.name: f for f in fields(cls)}
         for name, raw in values.items():
             if name not in known:
-                raise ValueError(f"unknown requirement {name!r}; accepted: {', '.join(known)}")
+                raise RequirementError(name, "is not a requirement", "requirements: " + ", ".join(known))
             if raw in ("", None):
                 continue
-            if "Decimal" in str(known[name].type):
+            if is_number(known[name]):
                 try:
                     number = Decimal(raw)
                 except ArithmeticError:
-                    raise ValueError(f"{name}={raw!r} is not a number") from None
-                if not number.is_finite() or number < 0 or number > 10**6:
-                    raise ValueError(f"{name}={raw!r} is not a number between 0 and 1000000")
+                    number = None
+                if number is None or not number.is_finite():
+                    raise RequirementError(name, f"{raw!r} is not a number", f"a number from 0 to {MAX_NUMBER}")
+                if not 0 <= number <= MAX_NUMBER:
+                    raise RequirementError(name, f"{raw} is out of range", f"a number from 0 to {MAX_NUMBER}")
                 given[name] = number
-            else:
+            elif str(raw).lower() in TRUE_VALUES | FALSE_VALUES:
                 given[name] = str(raw).lower() in TRUE_VALUES
+            else:
+                raise RequirementError(
+                    name, f"{raw!r} is not true or false", "true or false (also 1/0, yes/no, on/off)"
+                )
         return cls(**given)
 
     def described(self) -> list[str]:
@@ -88,6 +113,28 @@ class FinderResult:
     query: str
     matches: list[Candidate]
     others: list[Candidate]
+    freshness: Freshness  # how old the facts about the services are
+
+    def to_dict(self) -> dict[str, Any]:
+        """As data: the requirements given and in words, the matches, the others with what they fail, the query."""
+        given = {
+            f.name: float(value) if isinstance(value, Decimal) else value
+            for f in fields(self.requirements)
+            if (value := getattr(self.requirements, f.name)) not in (None, False)
+        }
+        return {
+            "requirements": given,
+            "described": self.requirements.described(),
+            "matches": [{"service": c.service, "name": c.name} for c in self.matches],
+            "others": [{"service": c.service, "name": c.name, "fails": c.failed} for c in self.others],
+            "query": self.query,
+            "facts": self.freshness.to_dict(date.today()),
+        }
+
+
+def is_number(requirement: Field[Any]) -> bool:
+    """Whether a requirement is a threshold (a number) rather than a yes/no need."""
+    return "Decimal" in str(requirement.type)
 
 
 def _checks(r: Requirements) -> list[tuple[str, str]]:
@@ -181,4 +228,5 @@ def find(kg: KnowledgeGraph, requirements: Requirements) -> FinderResult:
         if not candidate.failed:
             candidate.failed = ["no single plan meets all of them together"]
         others.append(candidate)
-    return FinderResult(requirements, query, matches, others)
+    freshness = kg.freshness(c.service for c in [*matches, *others])
+    return FinderResult(requirements, query, matches, others, freshness)

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -53,28 +54,55 @@ class Passage:
         return self.start <= day and (self.end is None or self.end >= day)
 
 
-def passages(store: ox.Store) -> list[Passage]:
-    """Every source passage of the build with its dates and completeness claims (not its facts)."""
-    query = f"""PREFIX mlc: <{MLC}>
-        SELECT ?graph ?asOf ?validFrom ?validUntil ?complete WHERE {{
-          GRAPH <{PROVENANCE.value}> {{
-            ?graph a mlc:SourcedGraph .
-            OPTIONAL {{ ?graph mlc:asOf ?asOf }} OPTIONAL {{ ?graph mlc:validFrom ?validFrom }}
-            OPTIONAL {{ ?graph mlc:validUntil ?validUntil }} OPTIONAL {{ ?graph mlc:completeFor ?complete }} }}
-        }}"""
+# Rows of RDF terms for a SELECT query, unbound variables left out (SparqlStore.select_terms, or `rows_of`).
+SelectTerms = Callable[[str], list[dict[str, Any]]]
+
+PASSAGES = f"""PREFIX mlc: <{MLC}>
+    SELECT ?graph ?asOf ?validFrom ?validUntil ?complete WHERE {{
+      GRAPH <{PROVENANCE.value}> {{
+        ?graph a mlc:SourcedGraph .
+        OPTIONAL {{ ?graph mlc:asOf ?asOf }} OPTIONAL {{ ?graph mlc:validFrom ?validFrom }}
+        OPTIONAL {{ ?graph mlc:validUntil ?validUntil }} OPTIONAL {{ ?graph mlc:completeFor ?complete }} }}
+    }}"""
+PASSAGE_FACTS = f"""PREFIX mlc: <{MLC}>
+    SELECT ?graph ?s ?p ?o WHERE {{
+      GRAPH <{PROVENANCE.value}> {{ ?graph a mlc:SourcedGraph }} GRAPH ?graph {{ ?s ?p ?o }} }}"""
+
+
+def rows_of(store: ox.Store) -> SelectTerms:
+    """`select_terms` for a pyoxigraph store in this process."""
+
+    def select(query: str) -> list[dict[str, Any]]:
+        results = store.query(query)
+        assert isinstance(results, ox.QuerySolutions)
+        names = [variable.value for variable in results.variables]
+        return [{n: t for n, t in zip(names, row, strict=True) if t is not None} for row in results]
+
+    return select
+
+
+def passages(select_terms: SelectTerms) -> list[Passage]:
+    """Every source passage of the dataset with its dates and completeness claims (not its facts)."""
     dates: dict[ox.NamedNode, tuple[date, date | None]] = {}
     complete: dict[ox.NamedNode, set[ox.NamedNode]] = defaultdict(set)
-    for row in store.query(query):
+    for row in select_terms(PASSAGES):
         graph = row["graph"]
-        start = period((row["validFrom"] or row["asOf"]).value)[0]
-        end = period(row["validUntil"].value)[1] if row["validUntil"] else None
+        start = period((row.get("validFrom") or row["asOf"]).value)[0]
+        end = period(row["validUntil"].value)[1] if row.get("validUntil") else None
         dates[graph] = (start, end)
-        if row["complete"] is not None:
+        if row.get("complete") is not None:
             complete[graph].add(row["complete"])
     return [
         Passage(graph, start, end, frozenset(complete[graph]))
         for graph, (start, end) in sorted(dates.items(), key=lambda item: item[0].value)
     ]
+
+
+def change_dates(every: list[Passage]) -> list[date]:
+    """The dates on which the state changes: a passage starts holding, or stops (the day after its end)."""
+    days = {p.start for p in every}
+    days |= {p.end + timedelta(days=1) for p in every if p.end is not None}
+    return sorted(days)
 
 
 @dataclass
@@ -86,15 +114,23 @@ class Timeline:
 
     @classmethod
     def from_store(cls, store: ox.Store) -> Timeline:
-        every = passages(store)
+        """Read from a pyoxigraph store in this process (index look-ups: the fast way, for builds)."""
+        every = passages(rows_of(store))
         facts = {p.graph: [q.triple for q in store.quads_for_pattern(None, None, None, p.graph)] for p in every}
         return cls(every, facts)
 
+    @classmethod
+    def read(cls, select_terms: SelectTerms) -> Timeline:
+        """Read through SPARQL, from any store (a remote one too)."""
+        every = passages(select_terms)
+        facts: dict[ox.NamedNode, list[ox.Triple]] = {p.graph: [] for p in every}
+        for row in select_terms(PASSAGE_FACTS):
+            if row["graph"] in facts:
+                facts[row["graph"]].append(ox.Triple(row["s"], row["p"], row["o"]))
+        return cls(every, facts)
+
     def change_dates(self) -> list[date]:
-        """The dates on which the state changes: a passage starts holding, or stops (the day after its end)."""
-        days = {p.start for p in self.passages}
-        days |= {p.end + timedelta(days=1) for p in self.passages if p.end is not None}
-        return sorted(days)
+        return change_dates(self.passages)
 
     def now(self) -> date:
         """The date of the latest known state."""
@@ -301,6 +337,7 @@ class Freshness:
     state_date: date  # the date whose state the answer describes
     observed: dict[str, date]  # resource IRI -> latest date a source observed it (up to state_date)
     stale_after_days: int
+    latest_state: date  # the date of the latest state the data knows (state_date unless asked as of a date)
 
     @property
     def oldest(self) -> date | None:
@@ -318,6 +355,7 @@ class Freshness:
     def to_dict(self, today: date) -> dict[str, object]:
         return {
             "state_as_of": self.state_date.isoformat(),
+            "latest_state": self.latest_state.isoformat(),
             "oldest_fact": self.oldest.isoformat() if self.oldest else None,
             "newest_fact": self.newest.isoformat() if self.newest else None,
             "stale_after_days": self.stale_after_days,
@@ -326,12 +364,16 @@ class Freshness:
 
 
 def freshness(
-    select: Callable[[str], list[dict[str, object]]], iris: Iterable[str], state_date: date, stale_after_days: int
+    select: Callable[[str], list[dict[str, object]]],
+    iris: Iterable[str],
+    state_date: date,
+    stale_after_days: int,
+    latest_state: date,
 ) -> Freshness:
     """When each of `iris` was last observed by a source, up to `state_date` (a view's date)."""
     wanted = sorted({iri for iri in iris if iri.startswith(str(KG))})
     if not wanted:
-        return Freshness(state_date, {}, stale_after_days)
+        return Freshness(state_date, {}, stale_after_days, latest_state)
     values = " ".join(f"<{iri}>" for iri in wanted)
     rows = select(f"""PREFIX mlc: <{MLC}>
         SELECT ?resource (MAX(STR(COALESCE(?validFrom, ?asOf))) AS ?latest) WHERE {{
@@ -342,7 +384,7 @@ def freshness(
           FILTER(STR(COALESCE(?validFrom, ?asOf)) <= "{state_date.isoformat()}")
         }} GROUP BY ?resource""")
     observed = {str(row["resource"]): period(str(row["latest"]))[0] for row in rows if row.get("latest")}
-    return Freshness(state_date, observed, stale_after_days)
+    return Freshness(state_date, observed, stale_after_days, latest_state)
 
 
 def _name(term: object) -> str:

@@ -16,18 +16,29 @@ the top of the WHERE clause (so FILTERs see it); a parameter left out stays unbo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from mlcloudkg.errors import MlcloudkgError
+from mlcloudkg.errors import InvalidParameter, MlcloudkgError
 from mlcloudkg.sparql_text import top_level_where_brace
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PARAMETER_TYPES = ("string", "integer", "decimal", "boolean", "date", "iri")
+# `format` chooses the output format wherever a query runs (the API's ?format=, the CLI's --format).
+RESERVED_NAMES = frozenset({"format"})
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_KINDS = {
+    "string": "text",
+    "integer": "a whole number, e.g. 6",
+    "decimal": "a number, e.g. 16 or 2.5",
+    "boolean": "true or false",
+    "date": "a date as YYYY-MM-DD",
+    "iri": "an absolute IRI, e.g. https://w3id.org/mlcloudkg/id/google-colab",
+}
 
 # The xsd:integer and xsd:decimal lexical forms (no exponents), of a sensible length.
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
@@ -44,19 +55,33 @@ _PARAM = re.compile(
 
 
 class QueryFileError(MlcloudkgError):
-    """A query file is malformed; names the file and line."""
+    """A query file is malformed: names the file and line, what is wrong and what is accepted."""
 
     exit_code = 2
 
+    def __init__(self, path: Path, line: int | None, problem: str, accepted: str = "") -> None:
+        self.path, self.line, self.problem, self.accepted = path, line, problem, accepted
+        super().__init__(self.located(str(path)))
 
-class ParameterError(MlcloudkgError):
+    def located(self, where: str) -> str:
+        """The message with the file shown as `where` (the web shows file names only, never server paths)."""
+        position = f"{where}:{self.line}" if self.line else where
+        return f"{position} — {self.problem}" + (f" — accepted: {self.accepted}" if self.accepted else "")
+
+
+class MalformedQueries(MlcloudkgError):
+    """`mlcloudkg validate`: some query files are malformed (the service leaves them out and serves the others)."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[QueryFileError]) -> None:
+        self.problems = problems
+        listed = "\n".join(str(problem) for problem in problems)
+        super().__init__(f"{len(problems)} malformed query file(s):\n{listed}")
+
+
+class ParameterError(InvalidParameter):
     """A parameter value is missing, unknown or of the wrong type."""
-
-    exit_code = 2
-
-    def __init__(self, parameter: str, problem: str, accepted: str) -> None:
-        self.parameter, self.problem, self.accepted = parameter, problem, accepted
-        super().__init__(f"parameter {parameter!r}: {problem} — accepted: {accepted}")
 
 
 @dataclass(frozen=True)
@@ -69,24 +94,23 @@ class Parameter:
     required: bool = False
 
     @property
+    def kind(self) -> str:
+        """What a value of the parameter's type looks like."""
+        return _KINDS[self.type]
+
+    @property
     def accepted(self) -> str:
-        kinds = {
-            "string": "text",
-            "integer": "a whole number, e.g. 6",
-            "decimal": "a number, e.g. 16 or 2.5",
-            "boolean": "true or false",
-            "date": "a date as YYYY-MM-DD",
-            "iri": "an absolute IRI, e.g. https://w3id.org/mlcloudkg/id/google-colab",
-        }
-        text = kinds[self.type]
-        if self.choices:
-            text = "one of " + ", ".join(self.choices)
-        return text
+        return "one of " + ", ".join(self.choices) if self.choices else self.kind
 
     def to_term(self, raw: str) -> ox.NamedNode | ox.Literal:
-        """The typed RDF term for a value given as text; raises ParameterError if it is not one."""
-        if self.choices and raw not in self.choices:
+        """The typed RDF term for a value given as text; raises ParameterError if it is not one (or not one of the
+        allowed values, compared as terms: 0.50 is the allowed 0.5)."""
+        term = self._typed(raw)
+        if self.choices and term not in {self._typed(choice) for choice in self.choices}:
             raise ParameterError(self.name, f"{raw!r} is not an allowed value", self.accepted)
+        return term
+
+    def _typed(self, raw: str) -> ox.NamedNode | ox.Literal:
         try:
             if self.type == "iri":
                 if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$", raw):
@@ -99,7 +123,8 @@ class Parameter:
             if self.type == "decimal":
                 if not _DECIMAL.match(raw):
                     raise ValueError
-                return ox.Literal(format(Decimal(raw), "f"), datatype=ox.NamedNode(XSD + "decimal"))
+                # The canonical form (16.50 -> 16.5), so that equal values are equal terms.
+                return ox.Literal(format(Decimal(raw).normalize(), "f"), datatype=ox.NamedNode(XSD + "decimal"))
             if self.type == "boolean":
                 if raw.lower() not in {"true", "false", "1", "0"}:
                     raise ValueError
@@ -111,7 +136,7 @@ class Parameter:
                 return ox.Literal(date.fromisoformat(raw).isoformat(), datatype=ox.NamedNode(XSD + "date"))
             return ox.Literal(raw)
         except (ValueError, InvalidOperation):
-            raise ParameterError(self.name, f"{raw!r} is not {self.accepted.split(',')[0]}", self.accepted) from None
+            raise ParameterError(self.name, f"{raw!r} is not {self.kind.split(',')[0]}", self.accepted) from None
 
 
 @dataclass(frozen=True)
@@ -124,6 +149,8 @@ class NamedQuery:
     text: str
     parameters: tuple[Parameter, ...] = field(default_factory=tuple)
     where_offset: int = 0
+    form: str = "SELECT"  # SELECT, ASK or CONSTRUCT (CONSTRUCT and DESCRIBE alike: the answer is a graph)
+    variables: tuple[str, ...] = ()  # a SELECT's variables, in order
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -171,15 +198,25 @@ def load_catalog(directory: Path) -> tuple[dict[str, NamedQuery], list[QueryFile
 
 
 def parse_query_file(path: Path) -> NamedQuery:
+    """The named query of one file; raises QueryFileError with the file, the line and what is accepted."""
+    if not _NAME.match(path.stem):
+        raise QueryFileError(
+            path, None, f"{path.name!r} is not a usable query name", "file names of lower-case letters, digits and -"
+        )
     text = path.read_text(encoding="utf-8")
     header: dict[str, str] = {}
-    parameters: list[Parameter] = []
+    parameters: dict[str, tuple[Parameter, int]] = {}
     last_key: str | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.startswith("#"):
             break
         continued = _CONTINUATION.match(line)
-        if continued and last_key and last_key != "param":
+        if continued and last_key == "param":
+            _, (parameter, at) = parameters.popitem()  # the last one declared: its description goes on
+            more = continued.group("value").strip()
+            parameters[parameter.name] = (replace(parameter, description=f"{parameter.description} {more}"), at)
+            continue
+        if continued and last_key:
             header[last_key] += " " + continued.group("value").strip()
             continue
         match = _HEADER.match(line)
@@ -189,33 +226,40 @@ def parse_query_file(path: Path) -> NamedQuery:
         key, value = match.group("key"), match.group("value").strip()
         last_key = key
         if key == "param":
-            parameters.append(_parse_parameter(path, number, value))
+            parameter = _parse_parameter(path, number, value)
+            if parameter.name in parameters:
+                raise QueryFileError(path, number, f"parameter {parameter.name!r} is declared twice", "one line each")
+            parameters[parameter.name] = (parameter, number)
         else:
             header[key] = value
     for key in ("title", "description"):
         if not header.get(key):
             raise QueryFileError(
-                f"{path}:1 — the header has no '# {key}:' line — accepted: a header starting "
-                "'# title: ...' and '# description: ...' (see queries/README.md)"
+                path,
+                1,
+                f"the header has no '# {key}:' line",
+                "a header starting '# title: ...' and '# description: ...' (see the README's \"Named queries\")",
             )
     try:
-        ox.Store().query(text)  # parses; evaluation is lazy, so this costs nothing on an empty store
+        # Parses; evaluation is lazy, so this costs nothing on an empty store. Gives the form and the variables.
+        shape = ox.Store().query(text)
     except SyntaxError as error:
         position = re.search(r"(\d+):(\d+)", str(error))
-        where = f"{path}:{position.group(1)}" if position else str(path)
-        raise QueryFileError(f"{where} — SPARQL syntax error: {error} — accepted: a SPARQL 1.1 query") from None
+        line_number = int(position.group(1)) if position else None
+        raise QueryFileError(path, line_number, f"SPARQL syntax error: {error}", "a SPARQL 1.1 query") from None
     where = top_level_where_brace(text)
-    if parameters and where is None:
-        raise QueryFileError(f"{path} — a query with parameters needs a WHERE {{ ... }} clause to bind them in")
-    names = {p.name for p in parameters}
-    for parameter in parameters:
+    for parameter, number in parameters.values():
+        if where is None:
+            raise QueryFileError(
+                path, number, "a query with parameters needs a WHERE { ... } clause to bind them in", "WHERE { ... }"
+            )
         if not re.search(rf"[?$]{parameter.name}\b", text):
             raise QueryFileError(
-                f"{path} — parameter {parameter.name!r} is not a variable of the query — "
-                f"accepted: a '# param:' line for each ?variable the query leaves open"
+                path,
+                number,
+                f"parameter {parameter.name!r} is not a variable of the query",
+                "a '# param:' line for each ?variable the query leaves open",
             )
-    if len(names) != len(parameters):
-        raise QueryFileError(f"{path} — a parameter is declared twice")
     return NamedQuery(
         path.stem,
         path,
@@ -223,22 +267,39 @@ def parse_query_file(path: Path) -> NamedQuery:
         header["description"],
         header.get("answers", ""),
         text,
-        tuple(parameters),
+        tuple(parameter for parameter, _ in parameters.values()),
         where or 0,
+        _form(shape),
+        tuple(v.value for v in shape.variables) if isinstance(shape, ox.QuerySolutions) else (),
     )
+
+
+def _form(shape: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> str:
+    if isinstance(shape, ox.QuerySolutions):
+        return "SELECT"
+    if isinstance(shape, ox.QueryBoolean):
+        return "ASK"
+    return "CONSTRUCT"  # or DESCRIBE: both answer with a graph
 
 
 def _parse_parameter(path: Path, line: int, value: str) -> Parameter:
     match = _PARAM.match(value)
     if not match:
         raise QueryFileError(
-            f"{path}:{line} — the parameter line {value!r} is malformed — accepted: "
-            "'# param: <name> <type> [= <default>] [in <a>|<b>] [required] -- <description>'"
+            path,
+            line,
+            f"the parameter line {value!r} is malformed",
+            "'# param: <name> <type> [= <default>] [in <a>|<b>] [required] -- <description>'",
         )
     kind = match.group("type")
     if kind not in PARAMETER_TYPES:
+        raise QueryFileError(path, line, f"unknown parameter type {kind!r}", ", ".join(PARAMETER_TYPES))
+    if match.group("name") in RESERVED_NAMES:
         raise QueryFileError(
-            f"{path}:{line} — unknown parameter type {kind!r} — accepted: " + ", ".join(PARAMETER_TYPES)
+            path,
+            line,
+            f"{match.group('name')!r} is reserved (it chooses the output format)",
+            "another parameter name (and the same name for the query variable)",
         )
     parameter = Parameter(
         name=match.group("name"),
@@ -248,9 +309,14 @@ def _parse_parameter(path: Path, line: int, value: str) -> Parameter:
         choices=tuple(match.group("choices").split("|")) if match.group("choices") else (),
         required=bool(match.group("required")),
     )
+    for choice in parameter.choices:
+        try:
+            replace(parameter, choices=()).to_term(choice)
+        except ParameterError as error:
+            raise QueryFileError(path, line, f"an allowed value of {parameter.name!r}: {error}") from None
     if parameter.default is not None:
         try:
             parameter.to_term(parameter.default)
         except ParameterError as error:
-            raise QueryFileError(f"{path}:{line} — the default of {parameter.name!r}: {error}") from None
+            raise QueryFileError(path, line, f"the default of {parameter.name!r}: {error}") from None
     return parameter

@@ -67,7 +67,7 @@ def sources_digest(settings: Settings) -> str:
 
 def load_sources(settings: Settings) -> Sources:
     """Parse every input file; the first syntax error stops the load with its file, line and column."""
-    ontology = _parse(settings, settings.ontology_dir / ONTOLOGY_FILE, ox.RdfFormat.TURTLE)
+    ontology = load_ontology(settings)
     shapes = _parse(settings, settings.ontology_dir / SHAPES_FILE, ox.RdfFormat.TURTLE)
     data = tuple(
         _parse(settings, path, ox.RdfFormat.TRIG) for path in sorted(settings.data_dir.glob(f"*{DATA_SUFFIX}"))
@@ -78,6 +78,11 @@ def load_sources(settings: Settings) -> Sources:
         if path.is_file() and path.suffix.lower() in OTHER_RDF_SUFFIXES
     )
     return Sources(ontology, shapes, data, stray, sources_digest(settings))
+
+
+def load_ontology(settings: Settings) -> SourceFile:
+    """Parse the ontology alone (what the rules are compiled from)."""
+    return _parse(settings, settings.ontology_dir / ONTOLOGY_FILE, ox.RdfFormat.TURTLE)
 
 
 def _display(settings: Settings, path: Path) -> str:

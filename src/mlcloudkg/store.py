@@ -1,8 +1,21 @@
-"""Read access to a built dataset: SPARQL over the Oxigraph store, with results as plain Python values."""
+"""Read access to the dataset: SPARQL over the built Oxigraph store or over any SPARQL 1.1 endpoint, with the same
+interface, so that everything above (the Python API, explanations, the finder, the comparison) runs on either.
+
+Every store answers `evaluate` with pyoxigraph's own result objects; `select`, `select_terms`, `ask` and `construct`
+are written once, on top of it. A store is also a view of the dataset: the state now (the stored default graph), or
+on another date (a snapshot graph as the default graph, or a state computed on demand), or under other rule
+thresholds; everything above asks the view it is given and never needs to know which.
+"""
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import hashlib
+import json
+import socket
+import urllib.error
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
@@ -10,66 +23,114 @@ from functools import cached_property
 from typing import Any
 
 import pyoxigraph as ox
+from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
+from mlcloudkg import __version__
 from mlcloudkg.build import Build
-from mlcloudkg.dataset import (
-    DEFAULT,
-    INFERRED,
-    ONTOLOGY,
-    PROVENANCE,
-    add_current,
-    passage_graphs,
-    snapshot_graphs,
-)
-from mlcloudkg.history import Timeline, passages
+from mlcloudkg.dataset import INFERRED, ONTOLOGY, PROVENANCE, add_current, snapshot_graphs
+from mlcloudkg.endpoint.executor import Evaluation, Evaluators
+from mlcloudkg.errors import ConfigurationError, QueryRejected, StoreTimeout, StoreUnavailable
+from mlcloudkg.history import Passage, Timeline, change_dates, passages
+from mlcloudkg.namespaces import MLC
 from mlcloudkg.reasoning.materialize import materialize
 from mlcloudkg.reasoning.rules import RuleSet
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Row = dict[str, Any]
+TermRow = dict[str, Term]
+# What a query gives: solutions (SELECT), a boolean (ASK) or triples (CONSTRUCT, DESCRIBE).
+QueryResult = ox.QuerySolutions | ox.QueryBoolean | Iterator[ox.Triple]
+Pattern = tuple[str, str, str | None]  # subject and predicate IRIs, and an object IRI or None for any
+SYNTAX = "SPARQL 1.1 query syntax, https://www.w3.org/TR/sparql11-query/"
 
 
-class GraphStore:
-    """A built dataset opened read-only (several processes may open the same build at once), or a view of it:
-    the state on another date, or under other rule thresholds."""
+class SparqlStore(ABC):
+    """A read-only SPARQL dataset, seen as the state on one date."""
 
-    def __init__(
-        self,
-        build: Build,
-        store: ox.Store | None = None,
-        *,
-        default_graph: ox.NamedNode | None = None,
-        inferred_graph: ox.NamedNode = INFERRED,
-        state_date: date | None = None,
-    ) -> None:
-        self.build = build
-        self.store = store if store is not None else ox.Store.read_only(str(build.store_path))
-        self.default_graph = default_graph  # a snapshot graph, or None for the stored default graph (now)
-        self.inferred_graph = inferred_graph  # which graph holds this view's inferences
-        self.state_date = state_date or date.fromisoformat(build.manifest["now"])
+    # Which graph is this view's default graph (None: the store's own, which holds the latest state), which graph
+    # holds its inferences, and the date of its state (None: the latest one the data knows of).
+    default_graph: ox.NamedNode | None = None
+    inferred_graph: ox.NamedNode = INFERRED
+    _state_date: date | None = None
 
-    def _query(self, query: str) -> Any:
-        if self.default_graph is None:
-            return self.store.query(query)
-        return self.store.query(query, default_graph=self.default_graph)
+    @property
+    @abstractmethod
+    def version(self) -> str:
+        """Identifies the data the store holds; keys caches and ETags."""
 
-    def as_of(self, day: date, rules: RuleSet) -> GraphStore:
-        """The state on `day`: a stored snapshot if the build has one for it, else computed now."""
-        stored = [date.fromisoformat(d) for d in self.build.manifest.get("snapshots", [])]
-        earlier = [d for d in stored if d <= day]
-        if earlier:
+    @abstractmethod
+    def evaluate(self, query: str) -> QueryResult:
+        """Run a query of any form against this view; raises QueryRejected for a query the store cannot run."""
+
+    @abstractmethod
+    def view(self, default_graph: ox.NamedNode, inferred_graph: ox.NamedNode, state_date: date) -> SparqlStore:
+        """The same data with a stored snapshot as the default graph."""
+
+    # -- time ---------------------------------------------------------------------------------------------------
+
+    @cached_property
+    def passages(self) -> list[Passage]:
+        """Every source passage with its dates (read once)."""
+        return passages(self.select_terms)
+
+    @cached_property
+    def timeline(self) -> Timeline:
+        """Every passage with its dates and facts (read once: history questions all start from it)."""
+        return Timeline.read(self.select_terms)
+
+    @property
+    def state_date(self) -> date:
+        """The date whose state this view answers for."""
+        if self._state_date is None:
+            self._state_date = max(change_dates(self.passages))
+        return self._state_date
+
+    @cached_property
+    def passages_in_effect(self) -> frozenset[str]:
+        """The passage graphs whose facts held on this view's date: the ones to cite for its facts."""
+        return frozenset(p.graph.value for p in self.passages if p.holds_on(self.state_date))
+
+    def snapshot_dates(self) -> list[date]:
+        """The dates the dataset holds a snapshot graph for (mlc:Snapshot, described in graph:provenance)."""
+        rows = self.select_terms(
+            f"SELECT ?day WHERE {{ GRAPH <{PROVENANCE.value}> {{ ?snapshot a <{MLC.Snapshot}> ; "
+            f"<{MLC.snapshotDate}> ?day }} }}"
+        )
+        return sorted(date.fromisoformat(row["day"].value) for row in rows)
+
+    def as_of(self, day: date, rules: RuleSet) -> SparqlStore:
+        """The state on `day`: the stored snapshot of the latest change on or before it, else computed now (when
+        the dataset has no snapshots, e.g. too many change dates, or `day` is before the first)."""
+        earlier = [d for d in self.snapshot_dates() if d <= day]
+        latest_change = max((d for d in change_dates(self.passages) if d <= day), default=None)
+        if earlier and max(earlier) == latest_change:
             state_graph, inferred_graph = snapshot_graphs(max(earlier))
-            return GraphStore(
-                self.build,
-                self.store,
-                default_graph=state_graph,
-                inferred_graph=inferred_graph,
-                state_date=max(earlier),
-            )
+            return self.view(state_graph, inferred_graph, max(earlier))
         return self._computed(self.timeline.facts_on(day), rules, {}, day)
 
+    def graphs_holding(self, patterns: list[Pattern]) -> dict[Pattern, set[str]]:
+        """For each (subject, predicate, object or None) pattern, the named graphs holding a matching statement."""
+        found: dict[Pattern, set[str]] = {pattern: set() for pattern in patterns}
+        for start in range(0, len(patterns), 200):  # a VALUES block of bounded size per query
+            chunk = patterns[start : start + 200]
+            values = " ".join(f"(<{s}> <{p}> {f'<{o}>' if o else 'UNDEF'})" for s, p, o in chunk)
+            rows = self.select_terms(
+                f"SELECT ?s ?p ?o ?g WHERE {{ VALUES (?s ?p ?o) {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+            )
+            for row in rows:
+                subject, predicate, value = row["s"].value, row["p"].value, row["o"]
+                exact = (subject, predicate, value.value if isinstance(value, ox.NamedNode) else None)
+                for key in {exact, (subject, predicate, None)} & found.keys():
+                    found[key].add(row["g"].value)
+        return found
+
+    # -- other thresholds -----------------------------------------------------------------------------------------
+
     def rematerialized(self, rules: RuleSet, parameters: dict[str, str]) -> GraphStore:
-        """This view's asserted facts with the rules re-run under other parameters (thresholds)."""
+        """This view's asserted facts with the rules re-run under other parameters: what the closure would be with
+        other thresholds. Reads the data through SPARQL, so it works the same over a remote store."""
         facts = self.select_terms(f"""SELECT ?s ?p ?o WHERE {{ ?s ?p ?o
             FILTER NOT EXISTS {{ GRAPH <{self.inferred_graph.value}> {{ ?s ?p ?o }} }}
             FILTER NOT EXISTS {{ GRAPH <{ONTOLOGY.value}> {{ ?s ?p ?o }} }}
@@ -79,65 +140,323 @@ class GraphStore:
     def _computed(
         self, facts: Iterable[ox.Triple], rules: RuleSet, parameters: dict[str, str], day: date
     ) -> GraphStore:
-        """An in-memory store laid out like a build: the facts in graph:current and the default graph, with the
+        """An in-memory dataset laid out like a build: the facts in graph:current and the default graph, with the
         ontology, the provenance and the passage graphs (for sources), then the rules run."""
         scratch = ox.Store()
-        for graph in (ONTOLOGY, PROVENANCE, *passage_graphs(self.store)):
-            quads = list(self.store.quads_for_pattern(None, None, None, graph))
-            scratch.bulk_extend(quads)
-            if graph in (ONTOLOGY, PROVENANCE):
-                scratch.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, DEFAULT) for q in quads)
+        rows = self.select_terms(f"""SELECT ?g ?s ?p ?o WHERE {{
+            {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g IN (<{ONTOLOGY.value}>, <{PROVENANCE.value}>)) }}
+            UNION {{ GRAPH <{PROVENANCE.value}> {{ ?g a <{MLC.SourcedGraph}> }} GRAPH ?g {{ ?s ?p ?o }} }} }}""")
+        background = {ONTOLOGY, PROVENANCE}
+        scratch.bulk_extend(
+            quad
+            for row in rows
+            for quad in (
+                ox.Quad(row["s"], row["p"], row["o"], row["g"]),
+                *((ox.Quad(row["s"], row["p"], row["o"]),) if row["g"] in background else ()),
+            )
+        )
         add_current(scratch, facts)
         materialize(scratch, rules, parameters)
-        return GraphStore(self.build, scratch, state_date=day)
+        key = ",".join(f"{name}={value}" for name, value in sorted(parameters.items()))
+        return GraphStore(scratch, f"{self.version}@{day.isoformat()}+{key}", state_date=day)
 
-    @cached_property
-    def passages_in_effect(self) -> frozenset[str]:
-        """The passage graphs whose facts held on this view's date: the ones to cite for its facts."""
-        return frozenset(p.graph.value for p in passages(self.store) if p.holds_on(self.state_date))
-
-    @cached_property
-    def timeline(self) -> Timeline:
-        """Every passage with its dates and facts (read once: history questions all start from it)."""
-        return Timeline.from_store(self.store)
-
-    @property
-    def version(self) -> str:
-        """Changes with every rebuild from different sources; keys caches and ETags."""
-        return self.build.digest
+    # -- reading --------------------------------------------------------------------------------------------------
 
     def select(self, query: str) -> list[Row]:
         """Run a SELECT query; each row maps variable names to Python values (unbound variables are left out)."""
-        results = self._query(query)
-        if not isinstance(results, ox.QuerySolutions):
-            raise TypeError("select() runs SELECT queries only")
-        names = [variable.value for variable in results.variables]
-        return [
-            {name: python_value(term) for name, term in zip(names, solution, strict=True) if term is not None}
-            for solution in results
-        ]
+        return [{name: python_value(term) for name, term in row.items()} for row in self.select_terms(query)]
 
-    def select_terms(self, query: str) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
+    def select_terms(self, query: str) -> list[TermRow]:
         """Run a SELECT query; rows map variable names to RDF terms (for code that needs exact terms)."""
-        results = self._query(query)
+        results = self.evaluate(query)
         if not isinstance(results, ox.QuerySolutions):
-            raise TypeError("select_terms() runs SELECT queries only")
-        names = [variable.value for variable in results.variables]
-        return [
-            {name: term for name, term in zip(names, solution, strict=True) if term is not None} for solution in results
-        ]
+            raise TypeError("select() and select_terms() run SELECT queries only")
+        return solution_rows(results)
 
     def ask(self, query: str) -> bool:
-        return bool(self._query(query))
+        """Run an ASK query."""
+        results = self.evaluate(query)
+        if not isinstance(results, ox.QueryBoolean):
+            raise TypeError("ask() runs ASK queries only")
+        return bool(results)
 
-    def construct(self, query: str) -> Iterator[ox.Triple]:
-        results = self._query(query)
-        if not isinstance(results, ox.QueryTriples):
+    def construct(self, query: str) -> list[ox.Triple]:
+        """Run a CONSTRUCT or DESCRIBE query."""
+        results = self.evaluate(query)
+        if isinstance(results, ox.QuerySolutions | ox.QueryBoolean):
             raise TypeError("construct() runs CONSTRUCT and DESCRIBE queries only")
-        return iter(results)
+        return list(results)
 
 
-def python_value(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Any:
+class GraphStore(SparqlStore):
+    """A pyoxigraph store in this process: a build opened read-only (`GraphStore.open`), or an in-memory dataset.
+
+    Several processes may open the same build at once."""
+
+    def __init__(
+        self,
+        store: ox.Store,
+        version: str,
+        build: Build | None = None,
+        *,
+        default_graph: ox.NamedNode | None = None,
+        inferred_graph: ox.NamedNode = INFERRED,
+        state_date: date | None = None,
+    ) -> None:
+        self.store = store
+        self.build = build
+        self._version = version
+        self.default_graph = default_graph
+        self.inferred_graph = inferred_graph
+        self._state_date = state_date
+
+    @classmethod
+    def open(cls, build: Build) -> GraphStore:
+        return cls(
+            ox.Store.read_only(str(build.store_path)),
+            build.digest,
+            build,
+            state_date=date.fromisoformat(build.manifest["now"]),
+        )
+
+    def view(self, default_graph: ox.NamedNode, inferred_graph: ox.NamedNode, state_date: date) -> GraphStore:
+        return GraphStore(
+            self.store,
+            self.version,
+            self.build,
+            default_graph=default_graph,
+            inferred_graph=inferred_graph,
+            state_date=state_date,
+        )
+
+    @cached_property
+    def timeline(self) -> Timeline:
+        return Timeline.from_store(self.store)  # index look-ups: much faster than reading it through SPARQL
+
+    def graphs_holding(self, patterns: list[Pattern]) -> dict[Pattern, set[str]]:
+        # Index look-ups: a query joining every pattern with GRAPH ?g took most of the time of a comparison.
+        found: dict[Pattern, set[str]] = {}
+        for pattern in patterns:
+            subject, predicate, wanted = pattern
+            quads = self.store.quads_for_pattern(
+                ox.NamedNode(subject), ox.NamedNode(predicate), ox.NamedNode(wanted) if wanted else None, None
+            )
+            found[pattern] = {q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)}
+        return found
+
+    def snapshot_dates(self) -> list[date]:
+        if self.build is None:
+            return []  # an in-memory dataset (a computed state) holds no snapshot graphs
+        return [date.fromisoformat(d) for d in self.build.manifest.get("snapshots", [])]
+
+    @property
+    def version(self) -> str:
+        """The build's digest: changes with every rebuild from different sources."""
+        return self._version
+
+    def evaluate(self, query: str) -> QueryResult:
+        try:
+            if self.default_graph is None:
+                return self.store.query(query)
+            return self.store.query(query, default_graph=self.default_graph)
+        except SyntaxError as error:
+            raise QueryRejected(f"SPARQL syntax error: {error}", SYNTAX) from None
+
+
+class WorkerStore(SparqlStore):
+    """A build queried in a worker process that is killed at the time limit (endpoint/executor.py), with the
+    result-size limit: for queries written by someone, as on the command line. Starting the worker costs a
+    process; GraphStore answers in this process, for our own queries."""
+
+    def __init__(
+        self, build: Build, timeout: float, max_result_bytes: int, default_graph: ox.NamedNode | None = None
+    ) -> None:
+        self._build = build
+        self._version = build.digest
+        self._state_date = date.fromisoformat(build.manifest["now"])
+        self._limits = (timeout, max_result_bytes)
+        self.default_graph = default_graph  # a snapshot, when the query is asked as of a date
+        self._evaluators = Evaluators(build.store_path, 1, timeout, max_result_bytes)
+
+    def view(self, default_graph: ox.NamedNode, inferred_graph: ox.NamedNode, state_date: date) -> WorkerStore:
+        view = WorkerStore(self._build, *self._limits, default_graph)
+        view.inferred_graph, view._state_date = inferred_graph, state_date
+        return view
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def evaluate(self, query: str) -> QueryResult:
+        try:
+            # Parsing against an empty store says the form (the worker must know which format to answer in).
+            shape = ox.Store().query(query)
+        except SyntaxError as error:
+            raise QueryRejected(f"SPARQL syntax error: {error}", SYNTAX) from None
+        graph_form = not isinstance(shape, ox.QuerySolutions | ox.QueryBoolean)
+        media_type = "application/n-triples" if graph_form else "application/sparql-results+json"
+        dataset = (self.default_graph.value,) if self.default_graph is not None else None
+        body = self._evaluators.evaluate(Evaluation(query, media_type, default_graphs=dataset)).body
+        if graph_form:
+            return iter([quad.triple for quad in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)])
+        return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+
+    def close(self) -> None:
+        """Stop the worker."""
+        self._evaluators.close()
+
+
+class RemoteStore(SparqlStore):
+    """Any SPARQL 1.1 endpoint, queried through SPARQLWrapper: POST, SPARQL JSON results for SELECT and ASK,
+    Turtle (or whatever RDF syntax the endpoint answers with) for CONSTRUCT and DESCRIBE.
+
+    A remote store cannot tell when its data changes: `version` names the endpoint, unless given (e.g. the digest
+    of the build that was published to it), and keys caches and ETags."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        timeout: float = 30.0,
+        version: str | None = None,
+        default_graph: ox.NamedNode | None = None,
+        inferred_graph: ox.NamedNode = INFERRED,
+        state_date: date | None = None,
+    ) -> None:
+        if not endpoint.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"{endpoint!r} is not the URL of a SPARQL endpoint — accepted: an http:// or https:// URL, "
+                "e.g. http://127.0.0.1:5000/sparql"
+            )
+        if not timeout > 0:
+            raise ConfigurationError(f"a remote store's timeout of {timeout} s — accepted: a number of seconds > 0")
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self._version = version or "remote-" + hashlib.sha256(endpoint.encode()).hexdigest()[:16]
+        self.default_graph = default_graph
+        self.inferred_graph = inferred_graph
+        self._state_date = state_date
+
+    def view(self, default_graph: ox.NamedNode, inferred_graph: ox.NamedNode, state_date: date) -> RemoteStore:
+        return RemoteStore(
+            self.endpoint,
+            timeout=self.timeout,
+            version=self.version,
+            default_graph=default_graph,
+            inferred_graph=inferred_graph,
+            state_date=state_date,
+        )
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def evaluate(self, query: str) -> QueryResult:
+        # A new client per query: SPARQLWrapper objects hold per-query state and are not shared between threads.
+        client = SPARQLWrapper(self.endpoint, agent=f"mlcloudkg/{__version__}")
+        client.setMethod(POST)
+        # The documented attribute, not setTimeout(): that truncates to whole seconds, and 0.5 would mean no limit.
+        client.timeout = self.timeout  # type: ignore[assignment]
+        client.setQuery(query)
+        if self.default_graph is not None:  # the protocol's default-graph-uri: the snapshot is the default graph
+            client.addDefaultGraph(self.default_graph.value)
+        if client.isSparqlUpdateRequest():
+            raise QueryRejected(
+                "SPARQL Update is not accepted: the store is read from, never written to",
+                "SELECT, ASK, CONSTRUCT or DESCRIBE queries",
+            )
+        graph_form = client.queryType in {"CONSTRUCT", "DESCRIBE"}
+        client.setReturnFormat(TURTLE if graph_form else JSON)
+        try:
+            response = client.query()
+            body = response.response.read()
+        except (SPARQLWrapperException, urllib.error.URLError, TimeoutError, OSError) as error:
+            raise self._failure(error) from None
+        media_type = response.info().get("content-type", "")
+        if graph_form:
+            rdf_format = ox.RdfFormat.from_media_type(media_type) or ox.RdfFormat.TURTLE
+            try:
+                return iter([quad.triple for quad in ox.parse(body, format=rdf_format)])
+            except SyntaxError as error:
+                raise self._unreadable(media_type, error) from None
+        results_format = ox.QueryResultsFormat.from_media_type(media_type) or ox.QueryResultsFormat.JSON
+        try:
+            results = ox.parse_query_results(body, format=results_format)
+        except SyntaxError as error:
+            raise self._unreadable(media_type, error) from None
+        return results
+
+    def _failure(self, error: Exception) -> QueryRejected | StoreTimeout | StoreUnavailable:
+        """Our error for what went wrong talking to the endpoint, with the endpoint's own message where it gave one."""
+        if isinstance(error, SPARQLWrapperException):
+            # SPARQLWrapper turns 400, 401, 404, 414 and 500 into its own exceptions, with the body in the message.
+            context = error.__context__
+            status = context.code if isinstance(context, urllib.error.HTTPError) else 500
+            detail, accepted = _endpoint_message(_wrapped_body(error))
+        elif isinstance(error, urllib.error.HTTPError):
+            status = error.code
+            detail, accepted = _endpoint_message(error.read())
+        else:
+            reason = error.reason if isinstance(error, urllib.error.URLError) else error
+            if isinstance(reason, TimeoutError | socket.timeout):
+                return StoreTimeout(
+                    f"the SPARQL endpoint {self.endpoint} did not answer within {self.timeout:g} s",
+                    "a cheaper query, or a longer timeout",
+                )
+            return StoreUnavailable(
+                f"cannot reach the SPARQL endpoint {self.endpoint}: {reason}", "the URL of a running SPARQL endpoint"
+            )
+        if status in {400, 403, 413, 422}:
+            return QueryRejected(f"the SPARQL endpoint refused the query ({status}): {detail}", accepted or SYNTAX)
+        if status == 504:
+            return StoreTimeout(f"the SPARQL endpoint {self.endpoint} timed out: {detail}", accepted)
+        failed = StoreUnavailable(
+            f"the SPARQL endpoint {self.endpoint} answered {status}: {detail}",
+            accepted or "the URL of a SPARQL 1.1 endpoint",
+        )
+        if status == 503:  # busy or stopped the query: worth a retry, unlike a broken endpoint
+            failed.status, failed.title = 503, "Service Unavailable"
+        return failed
+
+    def _unreadable(self, media_type: str, error: SyntaxError) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"the answer of {self.endpoint} is not readable as {media_type or 'SPARQL results'}: {error}",
+            "an endpoint that answers SPARQL JSON, XML, CSV or TSV results and RDF graphs",
+        )
+
+
+def _wrapped_body(error: SPARQLWrapperException) -> bytes:
+    """The response body SPARQLWrapper wrote into its exception's message (as a bytes literal)."""
+    _, _, literal = str(error).partition("Response:\n")
+    try:
+        body = ast.literal_eval(literal) if literal else b""
+    except (ValueError, SyntaxError):
+        return literal.encode()
+    return body if isinstance(body, bytes) else str(body).encode()
+
+
+def _endpoint_message(body: bytes) -> tuple[str, str]:
+    """What an endpoint's error body says, as one line, and what it accepts if it says (RFC 9457 problem+json, as
+    ours sends, or any text)."""
+    text = body.decode("utf-8", "replace")
+    try:
+        problem = json.loads(text)
+    except ValueError:
+        problem = None
+    if isinstance(problem, dict) and isinstance(problem.get("detail"), str):
+        return problem["detail"], str(problem.get("accepted", ""))
+    return " ".join(text.split())[:500] or "(no message)", ""
+
+
+def solution_rows(results: ox.QuerySolutions) -> list[TermRow]:
+    """Rows of terms, unbound variables left out."""
+    names = [variable.value for variable in results.variables]
+    return [
+        {name: term for name, term in zip(names, solution, strict=True) if term is not None} for solution in results
+    ]
+
+
+def python_value(term: Term | ox.Triple) -> Any:
     """IRIs as str, literals as int/Decimal/float/bool/date/str by datatype, blank nodes as '_:id'."""
     if isinstance(term, ox.NamedNode):
         return term.value

@@ -13,6 +13,7 @@ import multiprocessing
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -64,11 +65,46 @@ class _CappedBuffer(io.RawIOBase):
         return len(data)
 
 
-def _work(connection: Connection, store_path: str, max_result_bytes: int) -> None:
-    """A worker: open the store, then answer evaluations until the pipe closes."""
+def serialize_results(results: Any, media_type: str, max_result_bytes: int) -> bytes:
+    """A query's results in one of formats.FORMATS; raises _ResultTooLarge past `max_result_bytes`."""
     import pyoxigraph as ox
 
     from mlcloudkg.namespaces import PREFIXES
+
+    buffer = _CappedBuffer(max_result_bytes)
+    serializer = next(f.serializer for f in FORMATS if f.media_type == media_type)
+    if isinstance(results, ox.QuerySolutions | ox.QueryBoolean):
+        results.serialize(buffer, serializer)
+    else:
+        statements: Any = results
+        if serializer.supports_datasets:
+            statements = (ox.Quad(t.subject, t.predicate, t.object) for t in results)
+        ox.serialize(statements, buffer, serializer, prefixes=PREFIXES)
+    return b"".join(buffer.parts)
+
+
+def answer_here(evaluate: Callable[[str], Any], evaluation: Evaluation, max_result_bytes: int) -> Answer:
+    """Evaluate in this process (a state computed in memory, which the workers cannot open), with the same
+    size limit and errors as the workers."""
+    started = time.perf_counter()
+    results = evaluate(evaluation.query)
+    try:
+        body = serialize_results(results, evaluation.media_type, max_result_bytes)
+    except _ResultTooLarge:
+        raise _too_large(max_result_bytes) from None
+    return Answer(body, evaluation.media_type, time.perf_counter() - started)
+
+
+def _too_large(limit: int) -> ResultTooLarge:
+    return ResultTooLarge(
+        f"the result is larger than {limit:,} bytes",
+        "a smaller result: add LIMIT, select fewer variables, or use the dataset downloads",
+    )
+
+
+def _work(connection: Connection, store_path: str, max_result_bytes: int) -> None:
+    """A worker: open the store, then answer evaluations until the pipe closes."""
+    import pyoxigraph as ox
 
     store = ox.Store.read_only(store_path)
     while True:
@@ -87,16 +123,8 @@ def _work(connection: Connection, store_path: str, max_result_bytes: int) -> Non
                 if evaluation.named_graphs is not None
                 else None,
             )
-            buffer = _CappedBuffer(max_result_bytes)
-            serializer = next(f.serializer for f in FORMATS if f.media_type == evaluation.media_type)
-            if isinstance(results, ox.QueryTriples):
-                statements: Any = results
-                if serializer.supports_datasets:
-                    statements = (ox.Quad(t.subject, t.predicate, t.object) for t in results)
-                ox.serialize(statements, buffer, serializer, prefixes=PREFIXES)
-            else:
-                results.serialize(buffer, serializer)
-            connection.send(("ok", b"".join(buffer.parts), time.perf_counter() - started))
+            body = serialize_results(results, evaluation.media_type, max_result_bytes)
+            connection.send(("ok", body, time.perf_counter() - started))
         except _ResultTooLarge:
             connection.send(("too large", max_result_bytes, 0.0))
         except SyntaxError as error:
@@ -133,6 +161,7 @@ class Evaluators:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
         self._all: set[_Worker] = set()
+        self._replacing: list[threading.Thread] = []
         self._lock = threading.Lock()
         for _ in range(count):
             self._add()
@@ -149,7 +178,10 @@ class Evaluators:
             self._all.discard(worker)
         worker.stop()
         if not self._closed:
-            threading.Thread(target=self._add, daemon=True).start()
+            replacement = threading.Thread(target=self._add, daemon=True)
+            with self._lock:
+                self._replacing = [t for t in self._replacing if t.is_alive()] + [replacement]
+            replacement.start()
 
     def evaluate(self, evaluation: Evaluation) -> Answer:
         try:
@@ -176,10 +208,7 @@ class Evaluators:
         if status == "ok":
             return Answer(payload, evaluation.media_type, seconds)
         if status == "too large":
-            raise ResultTooLarge(
-                f"the result is larger than {payload:,} bytes",
-                "a smaller result: add LIMIT, select fewer variables, or use the dataset downloads",
-            )
+            raise _too_large(payload)
         if status == "syntax":
             raise QueryRejected(
                 f"SPARQL syntax error: {_short_syntax_error(payload)}",
@@ -189,6 +218,11 @@ class Evaluators:
 
     def close(self) -> None:
         self._closed = True
+        # A replacement still starting would outlive us (and, at exit, fail noisily as its parent goes).
+        with self._lock:
+            replacing = list(self._replacing)
+        for thread in replacing:
+            thread.join(timeout=30)
         with self._lock:
             workers = list(self._all)
             self._all.clear()

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pyoxigraph as ox
 
+from mlcloudkg.history import Freshness
 from mlcloudkg.namespaces import GRAPH_ONTOLOGY, PREFIXES, compact
 from mlcloudkg.reasoning.expressions import (
     Expression,
@@ -119,6 +121,7 @@ class Explanation:
     definition: str
     proof: Proof | None = None
     checks: list[Check] = field(default_factory=list)
+    freshness: Freshness | None = None  # how old the facts about the resource are
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -132,6 +135,8 @@ class Explanation:
             data["proof"] = self.proof.to_dict()
         if self.checks:
             data["why_not"] = [c.to_dict() for c in self.checks]
+        if self.freshness:
+            data["facts"] = self.freshness.to_dict(date.today())
         return data
 
     def to_text(self) -> str:

@@ -1,5 +1,6 @@
-"""The web service: an application factory, one blueprint per area (SPARQL, downloads, operations, and the web UI:
-the query page, the comparison, finder and explanation pages, resource pages, the ontology's documentation)."""
+"""The web service: an application factory, one blueprint per area (SPARQL, the REST API, downloads, operations, and
+the web UI: the query page, the comparison, finder, explanation and changes pages, resource pages, the ontology's
+documentation)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask_cors import CORS
 
 from mlcloudkg.config import Settings
 from mlcloudkg.web import (
+    api,
     assets,
     downloads,
     errors,
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, *, live: LiveDataset | None = N
     Compress(app)
     for blueprint in (
         sparql.blueprint,
+        api.blueprint,
         downloads.blueprint,
         ops.blueprint,
         query_page.blueprint,

@@ -1,36 +1,43 @@
 """Every error becomes an HTTP response here, and only here: a status, what was wrong and what is accepted.
 
-Plain text by default; RFC 9457 problem+json for clients that prefer JSON; an HTML page for browsers (they ask for
-text/html by name). Never a traceback or a file path.
+Plain text by default; RFC 9457 problem+json for clients that prefer JSON, and by default under /api/ (the JSON API);
+an HTML page for browsers (they ask for text/html by name) outside the JSON API. Never a traceback or a file path.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from mlcloudkg.errors import MlcloudkgError, QueryTimeout, RequestError
+from mlcloudkg.errors import InvalidParameter, MlcloudkgError, QueryTimeout, RequestError
 from mlcloudkg.web import metrics
 
 log = logging.getLogger(__name__)
+JSON_TYPES = ("application/problem+json", "application/json")
 
 
-def problem(status: int, title: str, detail: str, accepted: str = "") -> Response:
-    preferred = request.accept_mimetypes.best_match(
-        ["text/plain", "application/problem+json", "application/json", "text/html"]
-    )
-    if preferred == "text/html":
+def problem(status: int, title: str, detail: str, accepted: str = "", parameter: str = "") -> Response:
+    """The error response: an HTML page for browsers outside the JSON API; RFC 9457 problem+json for clients that
+    prefer JSON to plain text, and for the JSON API (/api/) unless the client prefers plain text; else plain text."""
+    accept = request.accept_mimetypes
+    in_api = request.path.startswith("/api/")
+    if not in_api and accept.best_match(["text/plain", *JSON_TYPES, "text/html"]) == "text/html":
         page = _page(status, title, detail, accepted)
         if page is not None:
             return page
-    if preferred in {"application/problem+json", "application/json"} and request.accept_mimetypes.best != "*/*":
-        body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    as_text = accept.quality("text/plain")
+    as_json = max(accept.quality(media_type) for media_type in JSON_TYPES)
+    if as_json > as_text or (in_api and as_text <= as_json):
+        body: dict[str, object] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
         if accepted:
             body["accepted"] = accepted
-        return Response(json.dumps(body), status=status, content_type="application/problem+json")
+        if parameter:
+            body["parameter"] = parameter
+        return Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/problem+json")
     text = f"{status} {title}: {detail}\n" + (f"accepted: {accepted}\n" if accepted else "")
     return Response(text, status=status, content_type="text/plain; charset=utf-8")
 
@@ -56,10 +63,18 @@ def register(app: Flask) -> None:
             response.headers["Retry-After"] = "5"
         return response
 
+    @app.errorhandler(InvalidParameter)
+    def invalid_parameter(error: InvalidParameter) -> Response:
+        metrics.errors.labels(type(error).__name__).inc()
+        detail = f"{error.kind} {error.parameter!r}: {error.problem}"
+        return problem(400, "Bad Request", detail, error.accepted, parameter=error.parameter)
+
     @app.errorhandler(MlcloudkgError)
     def known_error(error: MlcloudkgError) -> Response:
         metrics.errors.labels(type(error).__name__).inc()
-        return problem(400, "Bad Request", str(error))
+        # Errors about a name in the URL's path (an unknown named query) carry their own status: 404.
+        status = getattr(error, "status", 400)
+        return problem(status, HTTPStatus(status).phrase, str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

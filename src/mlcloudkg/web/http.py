@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Hashable, Sequence
 from datetime import datetime
 
 from flask import Request, Response, request
 
+from mlcloudkg.endpoint.executor import Answer
 from mlcloudkg.endpoint.formats import Format, Kind, by_media_type, by_short_name, formats_of
 from mlcloudkg.errors import NotAcceptable
 
@@ -75,3 +77,11 @@ def cacheable(response: Response, etag: str, last_modified: datetime) -> Respons
 
 def not_modified_response(etag: str, last_modified: datetime) -> Response:
     return cacheable(Response(status=304), etag, last_modified)
+
+
+def server_timing(answer: Answer, started: float, outcome: str) -> str:
+    """The Server-Timing header of a query's answer: engine time, total time and whether the cache answered."""
+    return (
+        f"engine;dur={answer.seconds * 1000:.2f}, "
+        f"total;dur={(time.perf_counter() - started) * 1000:.2f}, cache;desc={outcome}"
+    )

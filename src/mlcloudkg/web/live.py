@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -18,10 +18,11 @@ from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.build import Build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.endpoint.cache import ResultCache
-from mlcloudkg.endpoint.executor import Evaluators
+from mlcloudkg.endpoint.executor import Answer, Evaluation, Evaluators, answer_here
 from mlcloudkg.endpoint.guard import Limits
 from mlcloudkg.errors import MlcloudkgError
 from mlcloudkg.store import GraphStore
+from mlcloudkg.web import metrics
 
 log = logging.getLogger(__name__)
 RETIRE_AFTER_SECONDS = 60.0
@@ -59,6 +60,37 @@ class Served:
     @property
     def last_modified(self) -> datetime:
         return datetime.fromisoformat(self.build.manifest["built_at"])
+
+    def answer_in(self, view: KnowledgeGraph, evaluation: Evaluation) -> tuple[Answer, str]:
+        """`answer` on a view of the data: a stored snapshot is the workers' default graph; a state computed in
+        memory (a date before the first snapshot, or data with too many change dates to snapshot) is evaluated in
+        this process, with the same size limit."""
+        if view is self.kg:
+            return self.answer(evaluation)
+        snapshot = view.store.default_graph
+        if snapshot is not None:
+            return self.answer(replace(evaluation, default_graphs=(snapshot.value,), named_graphs=None))
+        key = (self.version, view.version, evaluation)
+        answer = self.cache.get(key)
+        if answer is not None:
+            return answer, "hit"
+        answer = answer_here(view.store.evaluate, evaluation, self.evaluators.max_result_bytes)
+        self.cache.put(key, answer)
+        return answer, "miss"
+
+    def answer(self, evaluation: Evaluation) -> tuple[Answer, str]:
+        """The answer to a query from the result cache ("hit"), else from the query workers ("miss"): time limit,
+        result-size limit and crash isolation included. Every query a client writes (/sparql) or names
+        (/api/queries/<name>) goes here."""
+        key = (self.version, evaluation)
+        answer = self.cache.get(key)
+        if answer is not None:
+            metrics.cache_results.labels("hit").inc()
+            return answer, "hit"
+        answer = self.evaluators.evaluate(evaluation)
+        self.cache.put(key, answer)
+        metrics.cache_results.labels("miss").inc()
+        return answer, "miss"
 
 
 class LiveDataset:
@@ -103,7 +135,7 @@ class LiveDataset:
             self._lock.release()
 
     def _open(self, build: Build) -> Served:
-        store = GraphStore(build)
+        store = GraphStore.open(build)
         kg = KnowledgeGraph(store, self.settings)
         evaluators = Evaluators(
             build.store_path, self.settings.evaluators, self.settings.query_timeout, self.settings.max_result_bytes

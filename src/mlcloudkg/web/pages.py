@@ -20,7 +20,7 @@ from mlcloudkg.reasoning.explain import Proof
 from mlcloudkg.reasoning.rules import RuleSet
 from mlcloudkg.web.http import HTML, cacheable, entity_tag, negotiate
 from mlcloudkg.web.rendering import page, served
-from mlcloudkg.web.state import AS_OF, facts_summary, outdated, requested_state
+from mlcloudkg.web.state import AS_OF, outdated, requested_state
 
 blueprint = Blueprint("pages", __name__)
 
@@ -52,7 +52,7 @@ def compare() -> Response:
     wanted = _listed("providers") or [iri for iri, _ in everyone]
     result = comparison.compare(kg, wanted)
     if negotiate([HTML, JSON]) == JSON:
-        return _data({**result.to_dict(), "facts": facts_summary(state, result.freshness)})
+        return _data(result.to_dict())
     # The documents the cells cite, numbered once for the page.
     titles = {
         s.title for section in result.sections for row in section.rows for c in row.cells.values() for s in c.sources
@@ -91,17 +91,9 @@ def find() -> Response:
             "checkboxes as on, true or 1; numbers between 0 and 1000000; fields: " + ", ".join(requirement_fields()),
         ) from None
     result = finder.find(kg, requirements)
-    freshness = kg.freshness(c.service for c in [*result.matches, *result.others])
+    freshness = result.freshness
     if negotiate([HTML, JSON]) == JSON:
-        return _data(
-            {
-                "requirements": requirements.described(),
-                "matches": [{"service": c.service, "name": c.name} for c in result.matches],
-                "others": [{"service": c.service, "name": c.name, "fails": c.failed} for c in result.others],
-                "query": result.query,
-                "facts": facts_summary(state, freshness),
-            }
-        )
+        return _data(result.to_dict())
     return page(
         "find.html",
         result=result,
@@ -156,10 +148,10 @@ def explain() -> Response:
                 raise RequestError(f"{needed}= is missing", "resource=<a resource> and capability=<a class>")
         given = {name: request.args[name] for name in thresholds if request.args.get(name)}
         explanation = kg.explain(request.args["resource"], request.args["capability"], **given)
-        freshness = kg.freshness([explanation.resource])
+        freshness = explanation.freshness or kg.freshness([explanation.resource])
         offer = negotiate([HTML, JSON, TEXT])
         if offer == JSON:
-            return _data({**explanation.to_dict(), "facts": facts_summary(state, freshness)})
+            return _data(explanation.to_dict())
         if offer == TEXT:
             return Response(explanation.to_text() + "\n", content_type=f"{TEXT}; charset=utf-8")
         proof = explanation.proof
@@ -189,7 +181,7 @@ def explain() -> Response:
     freshness = kg.freshness([request.args["subject"]])
     offer = negotiate([HTML, JSON])
     if offer == JSON:
-        return _data({**proof.to_dict(), "facts": facts_summary(state, freshness)})
+        return _data({**proof.to_dict(), "facts": freshness.to_dict(date.today())})
     return page(
         "explain.html",
         explanation=None,

@@ -24,6 +24,7 @@ from mlcloudkg.web.http import (
     not_modified,
     not_modified_response,
     result_format,
+    server_timing,
 )
 from mlcloudkg.web.live import LiveDataset
 
@@ -56,24 +57,16 @@ def sparql() -> Response:
         metrics.cache_results.labels("not modified").inc()
         return not_modified_response(etag, served.last_modified)
     started = time.perf_counter()
-    answer = served.cache.get(key)
-    outcome = "hit" if answer is not None else "miss"
-    if answer is None:
-        answer = served.evaluators.evaluate(
-            Evaluation(
-                checked.text,
-                chosen.media_type,
-                default_graphs if default_graphs else None,
-                named_graphs if named_graphs else None,
-            )
+    answer, outcome = served.answer(
+        Evaluation(
+            checked.text,
+            chosen.media_type,
+            default_graphs if default_graphs else None,
+            named_graphs if named_graphs else None,
         )
-        served.cache.put(key, answer)
-    metrics.cache_results.labels(outcome).inc()
-    response = Response(answer.body, content_type=chosen.content_type)
-    response.headers["Server-Timing"] = (
-        f"engine;dur={answer.seconds * 1000:.2f}, "
-        f"total;dur={(time.perf_counter() - started) * 1000:.2f}, cache;desc={outcome}"
     )
+    response = Response(answer.body, content_type=chosen.content_type)
+    response.headers["Server-Timing"] = server_timing(answer, started, outcome)
     return cacheable(response, etag, served.last_modified)
 
 

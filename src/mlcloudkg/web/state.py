@@ -65,8 +65,3 @@ def outdated(kg: KnowledgeGraph, freshness: Freshness) -> list[Outdated]:
     stale = freshness.possibly_outdated(date.today())
     names = labels(kg, stale)
     return [Outdated(iri, names.get(iri, iri), freshness.observed[iri]) for iri in stale]
-
-
-def facts_summary(state: State, freshness: Freshness) -> dict[str, object]:
-    """What a JSON answer says about its date and the age of its facts."""
-    return {**freshness.to_dict(date.today()), "latest_state": state.latest.isoformat()}

@@ -1,0 +1,176 @@
+"""The Python API: `from mlcloudkg import KnowledgeGraph`, embedded or over a remote SPARQL endpoint (our own live
+server on loopback), gives the same answers either way: named queries, explanations, capabilities, the comparison
+and the finder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+import mlcloudkg
+from mlcloudkg.api import KnowledgeGraph, UnknownName, UnknownQuery
+from mlcloudkg.config import Settings
+from mlcloudkg.finder import RequirementError
+from mlcloudkg.queries import ParameterError
+from mlcloudkg.store import RemoteStore
+
+from .conftest import LiveServer
+
+KG = "https://w3id.org/mlcloudkg/id/"
+MLC = "https://w3id.org/mlcloudkg/ontology#"
+# Values for the parameters a query requires (the others run with their defaults).
+REQUIRED = {"fact-provenance": {"subject": KG + "colab-free-runtime"}}
+
+
+@pytest.fixture(scope="module")
+def remote(server: LiveServer, settings: Settings) -> KnowledgeGraph:
+    return KnowledgeGraph.remote(server.url + "/sparql", settings, timeout=10)
+
+
+def test_the_package_exports_the_knowledge_graph() -> None:
+    namespace: dict[str, object] = {}
+    exec("from mlcloudkg import KnowledgeGraph", namespace)
+    assert namespace["KnowledgeGraph"] is KnowledgeGraph is mlcloudkg.KnowledgeGraph
+
+
+def test_a_remote_graph_reads_through_a_remote_store(remote: KnowledgeGraph) -> None:
+    assert isinstance(remote.store, RemoteStore)
+
+
+def test_remote_rules_compiled_from_the_ontology_are_the_builds_rules(
+    kg: KnowledgeGraph, remote: KnowledgeGraph
+) -> None:
+    assert remote.rules == kg.rules
+
+
+def test_every_named_query_answers_the_same_over_a_remote_store(kg: KnowledgeGraph, remote: KnowledgeGraph) -> None:
+    for name in kg.catalog:
+        rows = kg.named(name, **REQUIRED.get(name, {}))
+        assert rows, name
+        assert remote.named(name, **REQUIRED.get(name, {})) == rows, name
+
+
+@pytest.mark.parametrize("value", [16, 16.0, Decimal("16"), "16"])
+def test_parameters_may_be_python_values(article_kg: KnowledgeGraph, value: object) -> None:
+    rows = article_kg.named("free-gpus", min_gpu_memory_gb=value)
+    assert {r["gpuName"] for r in rows} == {"Tesla T4", "Tesla P100 PCIe 16 GB", "Quadro P5000"}
+
+
+def test_values_come_back_as_python_values(kg: KnowledgeGraph) -> None:
+    [row] = kg.named("fact-provenance", subject=KG + "colab-free-runtime", property=MLC + "maxSessionDuration")
+    assert row["asOf"] == dt.date(2020, 12, 17)
+    cheapest = kg.named("cheapest-gpu-hour")[0]
+    assert cheapest["pricePerHour"] == Decimal("0.2")
+
+
+def test_an_unknown_named_query_lists_the_known_ones(kg: KnowledgeGraph) -> None:
+    with pytest.raises(UnknownQuery, match="no named query 'free-gpu' — accepted: one of alternatives, "):
+        kg.named("free-gpu")
+
+
+@pytest.mark.parametrize(
+    ("resource", "capability", "parameters"),
+    [
+        ("google-colab", "FreePrivateGPUNotebookService", {}),
+        ("paperspace-gradient", "FreePrivateGPUNotebookService", {}),
+        ("paperspace-gradient", "LongFreeSessionService", {"min_session_hours": 5}),
+    ],
+)
+def test_explanations_are_the_same_over_a_remote_store(
+    kg: KnowledgeGraph, remote: KnowledgeGraph, resource: str, capability: str, parameters: dict[str, object]
+) -> None:
+    assert remote.explain(resource, capability, **parameters).to_dict() == (
+        kg.explain(resource, capability, **parameters).to_dict()
+    )
+
+
+def test_a_threshold_changes_the_answer(kg: KnowledgeGraph) -> None:
+    assert not kg.explain("paperspace-gradient", "LongFreeSessionService").holds
+    assert kg.explain("paperspace-gradient", "LongFreeSessionService", min_session_hours=5).holds
+
+
+def test_a_threshold_equal_to_its_default_gives_the_builds_explanation(kg: KnowledgeGraph) -> None:
+    given = kg.explain("google-colab", "LongFreeSessionService", min_session_hours="12.0").to_dict()
+    assert given == kg.explain("google-colab", "LongFreeSessionService").to_dict()
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"min_session_hour": 5}, "'min_session_hour': is not a parameter of any rule — accepted: parameters: "),
+        ({"min_session_hours": "long"}, "'min_session_hours': 'long' is not a number"),
+    ],
+)
+def test_a_bad_threshold_is_refused(kg: KnowledgeGraph, parameters: dict[str, object], message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        kg.explain("google-colab", "LongFreeSessionService", **parameters)
+
+
+def test_rule_parameters_have_types_and_defaults(kg: KnowledgeGraph) -> None:
+    parameters = kg.rule_parameters()
+    assert parameters["min_session_hours"].type == "decimal"
+    assert parameters["min_session_hours"].default == "12"
+    assert parameters["min_gpu_memory_gb"].default == "16"
+
+
+def test_only_a_few_recomputed_closures_are_kept(settings: Settings) -> None:
+    kg = KnowledgeGraph.embedded(settings, rebuild=False)
+    for hours in range(1, 11):
+        kg.explain("google-colab", "LongFreeSessionService", min_session_hours=hours)
+    assert len(kg._hypotheticals) == 8
+
+
+def test_capabilities_are_the_same_over_a_remote_store(kg: KnowledgeGraph, remote: KnowledgeGraph) -> None:
+    assert MLC + "FreePrivateGPUNotebookService" in kg.capabilities("google-colab")
+    assert remote.capabilities("google-colab") == kg.capabilities("google-colab")
+    assert remote.capabilities_known() == kg.capabilities_known()
+    assert len(kg.capabilities_known()) == 19
+
+
+def test_capabilities_of_an_unknown_resource_are_refused(kg: KnowledgeGraph) -> None:
+    with pytest.raises(UnknownName, match="'google-collab' is not a resource of the graph"):
+        kg.capabilities("google-collab")
+
+
+def test_the_comparison_is_the_same_over_a_remote_store(kg: KnowledgeGraph, remote: KnowledgeGraph) -> None:
+    comparison = kg.compare("google-colab", "kg:paperspace-gradient")
+    assert [name for _, name in comparison.services] == ["Google Colab", "Paperspace Gradient"]
+    assert remote.compare("google-colab", "kg:paperspace-gradient").to_dict() == comparison.to_dict()
+
+
+def test_comparing_an_unknown_service_lists_the_known_ones(kg: KnowledgeGraph) -> None:
+    with pytest.raises(UnknownName, match="'colab' is not a service of the graph — accepted: kg:blobcity, "):
+        kg.compare("colab")
+
+
+def test_the_finder_is_the_same_over_a_remote_store(kg: KnowledgeGraph, remote: KnowledgeGraph) -> None:
+    found = kg.find(free=True, min_gpu_memory_gb=16, private_notebooks=True)
+    assert [c.name for c in found.matches] == ["Google Colab"]
+    gradient = next(c for c in found.others if c.name == "Paperspace Gradient")
+    assert gradient.failed == ["no single plan meets all of them together"]  # its private plans are paid
+    assert remote.find(free=True, min_gpu_memory_gb=16, private_notebooks=True).to_dict() == found.to_dict()
+
+
+def test_the_finder_as_data(kg: KnowledgeGraph) -> None:
+    data = kg.find(free=True, min_gpu_memory_gb=16).to_dict()
+    assert data["requirements"] == {"free": True, "min_gpu_memory_gb": 16.0}
+    assert data["described"] == ["on the free tier", "with a GPU", "a GPU with at least 16 GB"]
+    assert {m["name"] for m in data["matches"]} == {"Google Colab", "Paperspace Gradient"}
+    assert data["query"].count("SELECT") == 1
+
+
+@pytest.mark.parametrize(
+    ("requirements", "message"),
+    [
+        ({"fre": True}, "requirement 'fre': is not a requirement — accepted: requirements: free, gpu, "),
+        ({"min_gpu_memory_gb": "lots"}, "requirement 'min_gpu_memory_gb': 'lots' is not a number"),
+        ({"min_gpu_memory_gb": -1}, "-1 is out of range — accepted: a number from 0 to 1000000"),
+        ({"free": "maybe"}, "requirement 'free': 'maybe' is not true or false"),
+    ],
+)
+def test_a_bad_requirement_is_refused(kg: KnowledgeGraph, requirements: dict[str, object], message: str) -> None:
+    with pytest.raises(RequirementError, match=message) as refused:
+        kg.find(**requirements)
+    assert isinstance(refused.value, ValueError)

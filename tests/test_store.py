@@ -1,0 +1,200 @@
+"""The stores: the embedded build and a remote SPARQL endpoint (our own live server on loopback, through
+SPARQLWrapper) give the same answers, and every way a remote store can fail is reported as our own error."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pyoxigraph as ox
+import pytest
+
+from mlcloudkg.api import KnowledgeGraph
+from mlcloudkg.errors import ConfigurationError, QueryRejected, QueryTimeout, StoreTimeout, StoreUnavailable
+from mlcloudkg.store import RemoteStore, WorkerStore
+
+from .conftest import LiveServer, free_port
+
+PREFIXES = """PREFIX mlc: <https://w3id.org/mlcloudkg/ontology#> PREFIX schema: <https://schema.org/>
+PREFIX kg: <https://w3id.org/mlcloudkg/id/> PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+"""
+# Rows with IRIs, strings, integers, decimals, booleans, dates and unbound variables.
+TYPED_ROWS = (
+    PREFIXES
+    + """SELECT ?gpu ?name ?memory ?tensor ?date ?missing WHERE {
+  ?gpu a mlc:GPUModel ; schema:name ?name .
+  OPTIONAL { ?gpu mlc:gpuMemory/schema:value ?memory }
+  OPTIONAL { ?gpu mlc:hasTensorCores ?tensor }
+  OPTIONAL { ?gpu schema:releaseDate ?date }
+  OPTIONAL { ?gpu <urn:nothing> ?missing }
+} ORDER BY ?name"""
+)
+EVERY_ASSERTED_TRIPLE = "SELECT ?s ?p ?o WHERE { GRAPH <https://w3id.org/mlcloudkg/graph/asserted> { ?s ?p ?o } }"
+
+
+@pytest.fixture(scope="module")
+def remote(server: LiveServer) -> RemoteStore:
+    return RemoteStore(server.url + "/sparql", timeout=10)
+
+
+def test_remote_rows_are_the_embedded_rows(kg: KnowledgeGraph, remote: RemoteStore) -> None:
+    embedded = kg.store.select(TYPED_ROWS)
+    assert len(embedded) >= 6
+    assert remote.select(TYPED_ROWS) == embedded
+    kinds = {type(value).__name__ for row in embedded for value in row.values()}
+    assert {"str", "int", "bool", "date"} <= kinds
+
+
+def test_remote_terms_are_the_embedded_terms(kg: KnowledgeGraph, remote: RemoteStore) -> None:
+    def triples(rows: list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]) -> set[tuple[str, str, str]]:
+        return {(str(r["s"]), str(r["p"]), str(r["o"])) for r in rows}
+
+    embedded = triples(kg.store.select_terms(EVERY_ASSERTED_TRIPLE))
+    assert len(embedded) > 500
+    assert triples(remote.select_terms(EVERY_ASSERTED_TRIPLE)) == embedded
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (PREFIXES + "ASK { kg:google-colab a mlc:FreePrivateGPUNotebookService }", True),
+        (PREFIXES + "ASK { kg:paperspace-gradient a mlc:FreePrivateGPUNotebookService }", False),
+    ],
+)
+def test_remote_ask(remote: RemoteStore, query: str, expected: bool) -> None:
+    assert remote.ask(query) is expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        PREFIXES + "CONSTRUCT { ?s mlc:offersGPU ?gpu } WHERE { ?s mlc:offersGPU ?gpu }",
+        PREFIXES + "DESCRIBE kg:nvidia-tesla-t4",
+    ],
+)
+def test_remote_graphs_are_the_embedded_graphs(kg: KnowledgeGraph, remote: RemoteStore, query: str) -> None:
+    embedded = set(kg.store.construct(query))
+    assert embedded
+    assert set(remote.construct(query)) == embedded
+
+
+def test_a_remote_syntax_error_says_where(remote: RemoteStore) -> None:
+    with pytest.raises(QueryRejected, match=r"refused the query \(400\): SPARQL syntax error: error at 1:\d+"):
+        remote.select("SELECT * WHERE { ?s ?p }")
+
+
+def test_a_remote_refusal_gives_the_endpoints_reason(remote: RemoteStore) -> None:
+    with pytest.raises(QueryRejected) as refused:
+        remote.select("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")
+    assert "(403): SERVICE (federated query) is not allowed" in str(refused.value)
+    assert refused.value.accepted == "queries over this endpoint's own graphs"
+
+
+def test_an_update_is_refused_before_anything_is_sent() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    try:
+        store = RemoteStore(f"http://127.0.0.1:{listener.getsockname()[1]}/sparql", timeout=1)
+        with pytest.raises(QueryRejected, match="SPARQL Update is not accepted"):
+            store.evaluate("INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody connected
+    finally:
+        listener.close()
+
+
+def test_an_unreachable_endpoint_is_reported() -> None:
+    store = RemoteStore(f"http://127.0.0.1:{free_port()}/sparql", timeout=5)
+    with pytest.raises(StoreUnavailable, match=r"cannot reach the SPARQL endpoint .* refused") as failed:
+        store.ask("ASK {}")
+    assert failed.value.exit_code == 5
+    assert failed.value.status == 502
+
+
+def test_a_silent_endpoint_times_out() -> None:
+    silent = socket.socket()  # accepts connections (the kernel's backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    try:
+        store = RemoteStore(f"http://127.0.0.1:{silent.getsockname()[1]}/sparql", timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(StoreTimeout, match=r"did not answer within 0.5 s") as failed:
+            store.select("SELECT * WHERE { ?s ?p ?o }")
+        assert time.monotonic() - started < 5
+        assert failed.value.status == 504
+    finally:
+        silent.close()
+
+
+@pytest.fixture
+def not_sparql() -> Iterator[str]:
+    """A loopback web server that answers every POST with an HTML page."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = b"<html><body>hello</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/sparql"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_answer_that_is_not_sparql_results_is_reported(not_sparql: str) -> None:
+    with pytest.raises(StoreUnavailable, match=r"is not readable as text/html"):
+        RemoteStore(not_sparql, timeout=5).select("SELECT * WHERE { ?s ?p ?o }")
+
+
+def test_a_remote_store_needs_an_http_url() -> None:
+    with pytest.raises(ConfigurationError, match="'file:///etc/passwd' is not the URL of a SPARQL endpoint"):
+        RemoteStore("file:///etc/passwd")
+
+
+def test_a_remote_store_is_named_by_its_url_unless_given_a_version() -> None:
+    assert RemoteStore("http://127.0.0.1:1/sparql").version != RemoteStore("http://127.0.0.1:2/sparql").version
+    assert RemoteStore("http://127.0.0.1:1/sparql", version="d6345cc7").version == "d6345cc7"
+
+
+def test_an_embedded_syntax_error_is_a_rejected_query(kg: KnowledgeGraph) -> None:
+    with pytest.raises(QueryRejected, match="SPARQL syntax error"):
+        kg.query("SELECT * WHERE { ?s ?p }")
+
+
+def test_select_refuses_other_query_forms(kg: KnowledgeGraph) -> None:
+    with pytest.raises(TypeError, match="SELECT queries only"):
+        kg.store.select("ASK {}")
+
+
+def test_a_worker_store_answers_like_the_embedded_store_and_stops_at_the_time_limit(kg: KnowledgeGraph) -> None:
+    store = WorkerStore(kg.store.build, timeout=5, max_result_bytes=10_000_000)
+    try:
+        assert store.select(TYPED_ROWS) == kg.store.select(TYPED_ROWS)
+        describe = PREFIXES + "DESCRIBE kg:nvidia-tesla-t4"
+        assert set(store.construct(describe)) == set(kg.store.construct(describe))
+        assert store.ask(PREFIXES + "ASK { kg:google-colab a mlc:FreeGPUService }") is True
+        with pytest.raises(QueryRejected, match="SPARQL syntax error"):
+            store.select("SELECT * WHERE { ?s ?p }")
+    finally:
+        store.close()
+    hasty = WorkerStore(kg.store.build, timeout=1, max_result_bytes=10_000_000)
+    try:
+        with pytest.raises(QueryTimeout, match=r"ran longer than 1 s"):
+            hasty.select("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+    finally:
+        hasty.close()
