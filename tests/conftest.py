@@ -69,6 +69,34 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def cli(settings: Settings, *args: str) -> list[str]:
+    """The command line of `mlcloudkg` on the test's project and build directory."""
+    return [
+        sys.executable,
+        "-m",
+        "mlcloudkg",
+        "--root",
+        str(settings.root),
+        "--build-dir",
+        str(settings.build_dir),
+        *args,
+    ]
+
+
+def run_cli(settings: Settings, *args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `mlcloudkg` as a user does, in a terminal `columns` wide if given."""
+    environment = {**os.environ, "COLUMNS": str(columns)} if columns else None
+    return subprocess.run(
+        cli(settings, *args),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT,
+        check=False,
+        env=environment,
+    )
+
+
 class LiveServer:
     """`mlcloudkg serve` in a subprocess on a loopback port, as users run it."""
 
@@ -76,19 +104,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = settings.build_dir / f"serve-{self.port}.log"
-        command = [
-            sys.executable,
-            "-m",
-            "mlcloudkg",
-            "--root",
-            str(settings.root),
-            "--build-dir",
-            str(settings.build_dir),
-            "serve",
-            "--port",
-            str(self.port),
-            *options,
-        ]
+        command = cli(settings, "serve", "--port", str(self.port), *options)
         environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(settings.build_dir / f"metrics-{self.port}")}
         Path(environment["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(command, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=environment)

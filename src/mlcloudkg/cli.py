@@ -72,6 +72,18 @@ def graph_source(command: Command) -> Command:
     )(command)
 
 
+def text_or_json(command: Command) -> Command:
+    """The --format option of the commands that answer people (text) or programs (json)."""
+    return click.option(
+        "--format",
+        "output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text for people, json for programs.",
+    )(command)
+
+
 def as_of_option(command: Command) -> Command:
     """The --as-of option of every command that answers from the graph's state."""
     return click.option(
@@ -337,14 +349,7 @@ def _print_solutions(result: ox.QuerySolutions) -> None:
 
 @cli.command()
 @click.argument("providers", nargs=-1, metavar="SERVICE...")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs.",
-)
+@text_or_json
 @graph_source
 @as_of_option
 @click.pass_obj
@@ -398,14 +403,7 @@ def requirement_options(command: Command) -> Command:
 
 @cli.command()
 @requirement_options
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs.",
-)
+@text_or_json
 @click.option("--show-query", is_flag=True, help="Also print the SPARQL query the finder runs.")
 @graph_source
 @as_of_option
@@ -453,14 +451,7 @@ def find(
 @cli.command()
 @click.argument("first", metavar="FROM")
 @click.argument("second", metavar="TO", default="now")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs.",
-)
+@text_or_json
 @graph_source
 @click.pass_obj
 def changes(
@@ -510,14 +501,7 @@ def _describe(change: Any, compact: Any) -> str:
     metavar="NAME=VALUE",
     help="A rule parameter other than its default, e.g. min_session_hours=24 (repeatable).",
 )
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs.",
-)
+@text_or_json
 @graph_source
 @as_of_option
 @click.pass_obj
