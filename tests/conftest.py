@@ -16,7 +16,9 @@ import pytest
 import requests
 
 from mlcloudkg.api import KnowledgeGraph
+from mlcloudkg.build import current_build
 from mlcloudkg.config import Settings
+from mlcloudkg.endpoint.executor import Evaluators
 
 PROJECT = Path(__file__).resolve().parents[1]
 ARTICLE = PROJECT.parent / "shared" / "source" / "colab-vs-gradient-2020-12-17.md"
@@ -108,3 +110,13 @@ def server(settings: Settings, kg: KnowledgeGraph) -> Iterator[LiveServer]:
     live = LiveServer(settings, "--workers", "1", "--evaluators", "2", "--query-timeout", "3")
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="module")
+def evaluators(settings: Settings, kg: KnowledgeGraph) -> Iterator[Evaluators]:
+    """Two query workers over the session's build: 5 s per query, 1 MB results, 400 MB of memory per query."""
+    pool = Evaluators(
+        current_build(settings).store_path, 2, timeout=5.0, max_result_bytes=1_000_000, max_memory_bytes=400_000_000
+    )
+    yield pool
+    pool.close()

@@ -92,7 +92,11 @@ class LiveDataset:
         store = GraphStore(build)
         kg = KnowledgeGraph(store, self.settings)
         evaluators = Evaluators(
-            build.store_path, self.settings.evaluators, self.settings.query_timeout, self.settings.max_result_bytes
+            build.store_path,
+            self.settings.evaluators,
+            timeout=self.settings.query_timeout,
+            max_result_bytes=self.settings.max_result_bytes,
+            max_memory_bytes=self.settings.max_query_memory_bytes,
         )
         graphs = frozenset(g.value for g in store.store.named_graphs() if hasattr(g, "value"))
         return Served(build, kg, evaluators, ResultCache(self.settings.cache_bytes), graphs)
