@@ -84,7 +84,7 @@ def _protocol_request() -> tuple[bytes | str | None, dict[str, list[str]]]:
         raise QueryRejected(
             "SPARQL Update is not accepted: this endpoint is read-only", "query=... only", status=403, title="Forbidden"
         )
-    if request.method == "GET":
+    if request.method in {"GET", "HEAD"}:  # HEAD: the headers GET would send (Flask routes it here)
         return _single_query(url_parameters), url_parameters
     content_type = (request.mimetype or "").lower()
     if content_type == FORM:
