@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -64,11 +64,20 @@ def free_port() -> int:
 class LiveServer:
     """`mlcloudkg serve` in a subprocess on a loopback port, as users run it."""
 
-    def __init__(self, settings: Settings, *options: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *options: str,
+        environment: dict[str, str] | None = None,
+        launcher: Sequence[str] = (),
+    ) -> None:
+        """Start it with these command-line options and MLCLOUDKG_* `environment` variables, through `launcher` (a
+        command that sets resource limits or drops privileges, then runs the command given after it)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = settings.build_dir / f"serve-{self.port}.log"
         command = [
+            *launcher,
             sys.executable,
             "-m",
             "mlcloudkg",
@@ -81,8 +90,9 @@ class LiveServer:
             str(self.port),
             *options,
         ]
-        environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(settings.build_dir / f"metrics-{self.port}")}
-        Path(environment["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+        metrics = settings.build_dir / f"metrics-{self.port}"
+        metrics.mkdir(parents=True, exist_ok=True)
+        environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics), **(environment or {})}
         self.process = subprocess.Popen(command, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=environment)
         self.wait_until_up()
 

@@ -42,6 +42,7 @@ class Settings:
     threads: int = 8  # request threads per web worker
     evaluators: int = 2  # query evaluation processes per web worker
     query_timeout: float = 10.0  # seconds; a query still running is stopped and answered 503
+    client_timeout: float = 10.0  # seconds a client may stay silent mid-request (or not read) before it is dropped
     max_query_bytes: int = 100_000
     max_nesting: int = 64  # brackets in a query
     max_result_bytes: int = 50_000_000  # a larger result is refused with 422

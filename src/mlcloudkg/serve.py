@@ -2,12 +2,19 @@
 
 Each gunicorn worker (a process) runs the Flask app with `threads` request threads and its own pool of query
 evaluators. SIGTERM stops accepting connections and lets requests in flight finish (graceful shutdown).
+
+A request thread reading from or writing to a client blocks while the client is silent, so a few clients that send
+half a request and stop (slowloris) would hold every thread. Every connection therefore gets a send and a receive
+timeout (`client_timeout`): a client silent for longer is disconnected. A client trickling one byte at a time is not
+caught by this; in front of the open internet, a buffering reverse proxy (nginx) deals with those.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
+import struct
 import tempfile
 from typing import Any
 
@@ -37,6 +44,19 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
+def _time_out_silent_clients(seconds: float) -> Any:
+    """A gunicorn `when_ready` hook: set send and receive timeouts on the listening sockets, before any worker
+    starts. Accepted connections inherit them, and they hold through gunicorn's blocking reads and writes."""
+    interval = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
+
+    def when_ready(server: Any) -> None:
+        for listener in server.LISTENERS:
+            listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
+            listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
+
+    return when_ready
+
+
 def _worker_exited(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
@@ -64,6 +84,7 @@ def serve(settings: Settings) -> None:
         "keepalive": 5,
         "accesslog": "-",
         "child_exit": _worker_exited,
+        "when_ready": _time_out_silent_clients(settings.client_timeout),
         "limit_request_line": 8190,
         "limit_request_field_size": 16384,
     }

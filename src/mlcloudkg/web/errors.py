@@ -9,7 +9,7 @@ import json
 import logging
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from mlcloudkg.errors import MlcloudkgError, QueryTimeout, RequestError
 from mlcloudkg.web import metrics
@@ -54,6 +54,18 @@ def register(app: Flask) -> None:
         if error.code == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
         return response
+
+    @app.errorhandler(ClientDisconnected)
+    def body_cut_short(error: ClientDisconnected) -> Response:
+        metrics.errors.labels("body cut short").inc()
+        announced = f"the {request.content_length:,} bytes" if request.content_length else "all of the body"
+        return problem(
+            400,
+            "Bad Request",
+            f"the request body stopped before {announced} its Content-Length announced "
+            "(the client disconnected or stayed silent too long)",
+            "a body as long as its Content-Length, sent without long pauses",
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
