@@ -104,8 +104,8 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or still busy starting (a loaded machine answers slowly)
             time.sleep(0.2)
         raise RuntimeError(f"the server did not come up: {self.log.read_text()[-2000:]}")
 

@@ -6,10 +6,11 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 from mlcloudkg.endpoint.executor import Evaluation, Evaluators, _Worker
 from mlcloudkg.errors import EvaluationFailed, QueryTimeout
+
+from .faults.conftest import cpu_seconds
 
 JSON = "application/sparql-results+json"
 
@@ -45,9 +46,3 @@ def running_worker(evaluators: Evaluators) -> _Worker:
             return busy[0]
         time.sleep(0.05)
     raise AssertionError("no worker started the query")
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time a process has used (from /proc): tells the worker running a query from the idle one."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -70,12 +70,18 @@ def build(settings: Settings, force: bool) -> None:
     default=None,
     help="Seconds a query may run before it is stopped [env MLCLOUDKG_QUERY_TIMEOUT; default 10].",
 )
+@click.option(
+    "--watch/--no-watch",
+    default=None,
+    help="Rebuild the graph when its sources change [env MLCLOUDKG_WATCH; default on].",
+)
 @click.pass_obj
 def serve(settings: Settings, **options: object) -> None:
     """Serve the SPARQL endpoint, downloads, health and metrics (gunicorn) until stopped with Ctrl-C or SIGTERM.
 
-    Builds first if the sources changed; if they do not build, serves the last good build and says so on /healthz.
-    Every limit is a setting: see the README's "Configuration"."""
+    Builds first if the sources changed, and again whenever they change while it serves; a build that fails never
+    replaces the last good one, which is served on, and /healthz says why. Every limit is a setting: see the
+    README's "Configuration" and "Security"."""
     from dataclasses import replace
 
     from mlcloudkg.serve import serve as run

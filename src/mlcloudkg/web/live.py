@@ -2,7 +2,8 @@
 
 A request takes one `Served` snapshot and uses it to the end, so it never sees half of an old build and half of a
 new one. A new build is picked up within `reload_seconds`; the old snapshot's workers stop after a grace period.
-If the new build cannot be opened, the service keeps serving the last good one and says so on /healthz.
+If the new build cannot be opened, or the sources do not build (see rebuild.py), the service keeps serving the last
+good one and says so on /healthz.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mlcloudkg.endpoint.cache import ResultCache
 from mlcloudkg.endpoint.executor import Evaluators
 from mlcloudkg.endpoint.guard import Limits
 from mlcloudkg.errors import MlcloudkgError
+from mlcloudkg.rebuild import BuildStatus
 from mlcloudkg.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,10 @@ class Served:
 class LiveDataset:
     """Gives each request the build currently served, and watches build/current for a newer one."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, build_status: BuildStatus | None = None) -> None:
+        """Serve the current build; `build_status` (from `serve`) tells of rebuilds that failed."""
         self.settings = settings
+        self.build_status = build_status
         self.limits = Limits(settings.max_query_bytes, settings.max_nesting)
         self.reload_error: str | None = None
         self._lock = threading.Lock()
@@ -84,7 +88,9 @@ class LiveDataset:
                 return
             old, self._served, self.reload_error = self._served, fresh, None
             log.info("now serving build %s", fresh.version)
-            threading.Timer(RETIRE_AFTER_SECONDS, old.evaluators.close).start()
+            retire = threading.Timer(RETIRE_AFTER_SECONDS, old.evaluators.close)
+            retire.daemon = True  # a pending retirement must not hold up shutdown (SIGTERM waited 30 s for it)
+            retire.start()
         finally:
             self._lock.release()
 
@@ -100,6 +106,19 @@ class LiveDataset:
         )
         graphs = frozenset(g.value for g in store.store.named_graphs() if hasattr(g, "value"))
         return Served(build, kg, evaluators, ResultCache(self.settings.cache_bytes), graphs)
+
+    def problems(self) -> list[str]:
+        """What is wrong with what this worker serves, for /healthz: empty when it serves the sources as they are."""
+        found = []
+        attempt = self.build_status.last() if self.build_status else None
+        if attempt is not None and attempt.failure:
+            found.append(
+                f"the sources changed but do not build: {attempt.failure} — "
+                f"still serving the last good build {self._served.version}"
+            )
+        if self.reload_error:
+            found.append(self.reload_error)
+        return found
 
     def close(self) -> None:
         self._served.evaluators.close()
