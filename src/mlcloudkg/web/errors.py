@@ -47,10 +47,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         metrics.errors.labels(f"http {error.code}").inc()
-        accepted = ""
-        if error.code == 413:
-            accepted = "a smaller request"
-        response = problem(error.code or 500, error.name, error.description or error.name, accepted)
+        detail, accepted = error.description or error.name, ""
+        if error.code == 413:  # the body is longer than MAX_CONTENT_LENGTH; a chunked body has no Content-Length
+            size = f"{request.content_length:,} bytes long" if request.content_length else "too long"
+            detail = f"the request body is {size}"
+            accepted = f"a body of at most {app.config['MAX_CONTENT_LENGTH']:,} bytes"
+        response = problem(error.code or 500, error.name, detail, accepted)
         if error.code == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
         return response
