@@ -174,13 +174,14 @@ class Evaluators:
         timeout: float,
         max_result_bytes: int,
         max_memory_bytes: int,
-        queue_timeout: float = 10.0,
     ) -> None:
         self.store_path = store_path
         self.timeout = timeout
         self.max_result_bytes = max_result_bytes
         self.max_memory_bytes = max_memory_bytes
-        self.queue_timeout = queue_timeout
+        # A query waits for a free worker at most as long as it may run: under a flood of slow queries, every
+        # answer (a result, or 503) comes within twice the time limit.
+        self.queue_timeout = timeout
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
         self._all: set[_Worker] = set()
