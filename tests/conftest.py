@@ -124,9 +124,15 @@ def server(settings: Settings, kg: KnowledgeGraph) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def evaluators(settings: Settings, kg: KnowledgeGraph) -> Iterator[Evaluators]:
-    """Two query workers over the session's build: 5 s per query, 1 MB results, 400 MB of memory per query."""
+    """Two query workers over the session's build: 20 s per query (a loaded machine is slow), 1 MB results, 400 MB
+    of memory per query."""
     pool = Evaluators(
-        current_build(settings).store_path, 2, timeout=5.0, max_result_bytes=1_000_000, max_memory_bytes=400_000_000
+        current_build(settings).store_path,
+        2,
+        timeout=20.0,
+        max_result_bytes=1_000_000,
+        max_memory_bytes=400_000_000,
+        max_waiting=8,
     )
     yield pool
     pool.close()

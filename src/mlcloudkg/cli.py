@@ -56,7 +56,7 @@ def build(settings: Settings, force: bool) -> None:
 @click.option("--port", type=int, default=None, help="Port [env MLCLOUDKG_PORT; default 5000].")
 @click.option("--workers", type=int, default=None, help="Web worker processes [env MLCLOUDKG_WORKERS; default 2].")
 @click.option(
-    "--threads", type=int, default=None, help="Request threads per worker [env MLCLOUDKG_THREADS; default 8]."
+    "--threads", type=int, default=None, help="Request threads per worker [env MLCLOUDKG_THREADS; default 32]."
 )
 @click.option(
     "--evaluators",

@@ -39,8 +39,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 2  # web worker processes
-    threads: int = 8  # request threads per web worker
+    # Request threads per web worker. Cheap (they mostly wait on sockets and pipes), and plenty of them keep pages,
+    # downloads and cached answers flowing while up to evaluators + max_waiting_queries of them wait on queries.
+    threads: int = 32
     evaluators: int = 2  # query evaluation processes per web worker
+    max_waiting_queries: int = 4  # queries per web worker that may wait for a busy evaluator; more get 503 at once
     query_timeout: float = 10.0  # seconds; a query still running is stopped and answered 503
     client_timeout: float = 10.0  # seconds a client may stay silent mid-request (or not read) before it is dropped
     max_query_bytes: int = 100_000

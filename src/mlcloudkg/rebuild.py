@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 _CONTEXT = multiprocessing.get_context("spawn")  # the watcher starts before gunicorn forks its workers
 STATUS_BYTES = 16_384
 MAX_REASON_CHARS = 2_000
+BUILD_NICENESS = 10  # a rebuild takes what CPU the service leaves: requests keep their speed meanwhile
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def watch(settings: Settings, status: BuildStatus, attempted: str | None, parent
     """Every `reload_seconds`, look at the sources; once a change has settled (the same digest twice in a row: an
     editor may still be writing), build it. A digest already tried is not tried again until the sources change."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: the server stops us
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # exit through `finally`: a build cleans its staging
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.nice(BUILD_NICENESS)  # exit through `finally`: a build cleans its staging
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [watcher] %(message)s")
     seen = attempted
     while os.getppid() == parent:

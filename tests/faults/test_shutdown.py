@@ -19,7 +19,8 @@ SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"  # about 1.5 s: 7
 
 
 def test_sigterm_lets_requests_in_flight_finish(settings: Settings, kg) -> None:
-    server = LiveServer(settings, "--workers", "2", "--evaluators", "2", "--no-watch")
+    # A generous time limit: on a machine busy with other tests, the queries must still finish, not time out.
+    server = LiveServer(settings, "--workers", "2", "--evaluators", "2", "--query-timeout", "60", "--no-watch")
     expected = requests.get(server.url + "/sparql", params={"query": SLOW}, timeout=30).json()
     dump = requests.get(server.url + "/download/mlcloudkg.nq", timeout=30).content
     answers: dict[str, requests.Response | BaseException] = {}

@@ -46,7 +46,7 @@ def test_a_query_that_blows_up_a_string_is_stopped_at_the_memory_cap(evaluators:
         evaluators.evaluate(Evaluation(query, JSON))
     assert refused.value.status == 422
     assert "400 MB of memory" in refused.value.problem
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < evaluators.timeout  # stopped by the cap, not the time limit
     assert b'"value":"1"' in evaluators.evaluate(Evaluation("SELECT (1 AS ?one) {}", JSON)).body
 
 

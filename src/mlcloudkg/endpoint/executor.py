@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import io
 import multiprocessing
+import os
 import queue
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -37,6 +39,9 @@ _CONTEXT = multiprocessing.get_context("spawn")  # no fork of a threaded web wor
 # The engine needs about 1 KB of stack per level of a query's structure; 256 MiB (address space: only what a query
 # uses is ever touched) holds the deepest queries we could write within the default size limit.
 QUERY_STACK_BYTES = 256 * 1024 * 1024
+# Queries compute at a lower CPU priority than the web workers: while they run, pages, downloads and cached
+# answers keep their speed (a slow query takes what the CPU has left, and is stopped at its time limit anyway).
+QUERY_NICENESS = 10
 # How long a worker whose pipe closed may take to finish exiting, so that its exit status (the reason) is known.
 EXIT_GRACE_SECONDS = 1.0
 
@@ -90,6 +95,7 @@ def _work(connection: Connection, store_path: str, max_result_bytes: int, max_me
             file=sys.stderr,
         )
     sandbox.limit_memory(max_memory_bytes + QUERY_STACK_BYTES)
+    os.nice(QUERY_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server stops us
     threading.stack_size(QUERY_STACK_BYTES)
     worker = threading.Thread(target=_answer, args=(connection, store_path, max_result_bytes), name="query")
@@ -163,6 +169,32 @@ class _Worker:
         return self.process.exitcode == -signal.SIGABRT
 
 
+class Admission:
+    """How many requests of a web worker may be busy with queries at once: running one, or waiting for a free
+    worker or for the answer of an identical query. Each holds a request thread; a request waits a moment for a
+    slot (a burst of queries on a cold cache passes), then is turned away (503), so that slow queries in numbers
+    never take every thread from pages, downloads and cached answers."""
+
+    def __init__(self, slots: int, patience: float = 2.0) -> None:
+        self.slots = slots
+        self.patience = patience
+        self._free = threading.BoundedSemaphore(slots)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot for the block; raise EngineBusy (503) if none comes free within `patience` seconds."""
+        if not self._free.acquire(timeout=self.patience):
+            raise EngineBusy(
+                f"all {self.slots} query slots of this worker stayed taken for {self.patience:g} s "
+                "(queries running or waiting)",
+                "retry in a few seconds, or run a cheaper query",
+            )
+        try:
+            yield
+        finally:
+            self._free.release()
+
+
 class Evaluators:
     """A fixed number of worker processes over one build's store, shared by the threads of a web worker."""
 
@@ -174,6 +206,7 @@ class Evaluators:
         timeout: float,
         max_result_bytes: int,
         max_memory_bytes: int,
+        max_waiting: int,
     ) -> None:
         self.store_path = store_path
         self.timeout = timeout
@@ -182,6 +215,7 @@ class Evaluators:
         # A query waits for a free worker at most as long as it may run: under a flood of slow queries, every
         # answer (a result, or 503) comes within twice the time limit.
         self.queue_timeout = timeout
+        self.admission = Admission(count + max_waiting)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
         self._all: set[_Worker] = set()
@@ -204,6 +238,8 @@ class Evaluators:
             threading.Thread(target=self._add, daemon=True).start()
 
     def evaluate(self, evaluation: Evaluation) -> Answer:
+        """Run one query on a free worker (waiting for one at most `queue_timeout`); callers hold an admission
+        slot (see Admission) while they wait for it."""
         try:
             worker = self._idle.get(timeout=self.queue_timeout)
         except queue.Empty:

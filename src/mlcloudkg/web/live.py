@@ -103,6 +103,7 @@ class LiveDataset:
             timeout=self.settings.query_timeout,
             max_result_bytes=self.settings.max_result_bytes,
             max_memory_bytes=self.settings.max_query_memory_bytes,
+            max_waiting=self.settings.max_waiting_queries,
         )
         graphs = frozenset(g.value for g in store.store.named_graphs() if hasattr(g, "value"))
         return Served(build, kg, evaluators, ResultCache(self.settings.cache_bytes), graphs)

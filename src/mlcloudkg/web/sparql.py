@@ -57,18 +57,15 @@ def sparql() -> Response:
         metrics.cache_results.labels("not modified").inc()
         return not_modified_response(etag, served.last_modified)
     started = time.perf_counter()
-    answer = served.cache.get(key)
-    outcome = "hit" if answer is not None else "miss"
-    if answer is None:
-        answer = served.evaluators.evaluate(
-            Evaluation(
-                checked.text,
-                chosen.media_type,
-                default_graphs if default_graphs else None,
-                named_graphs if named_graphs else None,
-            )
-        )
-        served.cache.put(key, answer)
+    evaluation = Evaluation(
+        checked.text,
+        chosen.media_type,
+        default_graphs if default_graphs else None,
+        named_graphs if named_graphs else None,
+    )
+    answer, outcome = served.cache.get_or_compute(
+        key, lambda: served.evaluators.evaluate(evaluation), served.evaluators.admission
+    )
     metrics.cache_results.labels(outcome).inc()
     response = Response(answer.body, content_type=chosen.content_type)
     response.headers["Server-Timing"] = (
