@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import reasoning
+from bench import load, reasoning
 
-BENCHMARKS = {"reasoning": reasoning.main}
+BENCHMARKS = {"reasoning": reasoning.main, "load": load.main}
 
 
 def main() -> None:
