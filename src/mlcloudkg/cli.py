@@ -81,7 +81,7 @@ def serve(settings: Settings, **options: object) -> None:
 
     Builds first if the sources changed, and again whenever they change while it serves; a build that fails never
     replaces the last good one, which is served on, and /healthz says why. Every limit is a setting: see the
-    README's "Configuration" and "Security"."""
+    README's "Serving: reliability and security"."""
     from dataclasses import replace
 
     from mlcloudkg.serve import serve as run

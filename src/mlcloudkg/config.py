@@ -1,6 +1,7 @@
 """All settings in one place: defaults, overridden by environment variables, overridden by CLI flags.
 
-Every setting is documented in the README's "Configuration" section; keep the two in step.
+Every setting is documented in the README ("Limits and settings", under "Serving: reliability and security"); keep
+the two in step.
 """
 
 from __future__ import annotations
