@@ -180,7 +180,7 @@ def validate(settings: Settings) -> None:
 @click.option("--port", type=int, default=None, help="Port [env MLCLOUDKG_PORT; default 5000].")
 @click.option("--workers", type=int, default=None, help="Web worker processes [env MLCLOUDKG_WORKERS; default 2].")
 @click.option(
-    "--threads", type=int, default=None, help="Request threads per worker [env MLCLOUDKG_THREADS; default 8]."
+    "--threads", type=int, default=None, help="Request threads per worker [env MLCLOUDKG_THREADS; default 32]."
 )
 @click.option(
     "--evaluators",
@@ -194,13 +194,19 @@ def validate(settings: Settings) -> None:
     default=None,
     help="Seconds a query may run before it is stopped [env MLCLOUDKG_QUERY_TIMEOUT; default 10].",
 )
+@click.option(
+    "--watch/--no-watch",
+    default=None,
+    help="Rebuild the graph when its sources change [env MLCLOUDKG_WATCH; default on].",
+)
 @click.pass_obj
 def serve(settings: Settings, **options: object) -> None:
     """Serve the SPARQL endpoint, the REST API (/api, docs at /api/docs), downloads, health and metrics
     (gunicorn) until stopped with Ctrl-C or SIGTERM.
 
-    Builds first if the sources changed; if they do not build, serves the last good build and says so on /healthz.
-    Every limit is a setting: see the README's "Configuration"."""
+    Builds first if the sources changed, and again whenever they change while it serves; a build that fails never
+    replaces the last good one, which is served on, and /healthz says why. Every limit is a setting: see the
+    README's "Serving: reliability and security"."""
     from dataclasses import replace
 
     from mlcloudkg.serve import serve as run
@@ -290,7 +296,11 @@ def query(
         return
     # The local build: in a worker process stopped at the time limit, as the service runs queries.
     store = WorkerStore(
-        kg.store.build, timeout or settings.query_timeout, settings.max_result_bytes, kg.store.default_graph
+        kg.store.build,
+        timeout or settings.query_timeout,
+        settings.max_result_bytes,
+        settings.max_query_memory_bytes,
+        kg.store.default_graph,
     )
     try:
         _print_result(store.evaluate(sparql), output)
