@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import pages, reasoning
+from bench import endpoint, pages, reasoning
 
-BENCHMARKS = {"reasoning": reasoning.main, "pages": pages.main}
+BENCHMARKS = {"reasoning": reasoning.main, "pages": pages.main, "endpoint": endpoint.main}
 
 
 def main() -> None:
