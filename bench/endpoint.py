@@ -401,9 +401,19 @@ def main(argv: list[str] | None = None) -> None:
         "--reuse-build", action="store_true", help="report the build measured earlier (of the same sources), if any"
     )
     parser.add_argument("--build-only", action="store_true", help="measure the builds only, start no server")
+    parser.add_argument(
+        "--report",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="print one report of earlier runs' JSON files, run nothing",
+    )
     parser.add_argument("--rdflib-max", default="100k", help="largest size rdflib-endpoint is run at")
     options = parser.parse_args(argv)
     options.clients = [int(c) for c in options.clients.split(",")]
+    if options.report:
+        print(render(merged([json.loads(path.read_text()) for path in options.report])))
+        return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that every server is stopped (finally blocks)
     RESULTS.mkdir(exist_ok=True)
     bin_dir = peers.ensure_environment(RESULTS / "peers")
@@ -430,6 +440,15 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(render(run))
     print(f"written: {RESULTS / f'endpoint-{stamp}.md'} and .json")
+
+
+def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs as one, for one report (each size keeps its own load averages; commands are listed)."""
+    first = dict(runs[0])
+    first["command"] = "`; `".join(run["command"] for run in runs)
+    first["sizes"] = [size for run in runs for size in run["sizes"]]
+    first["load_average_end"] = runs[-1].get("load_average_end")
+    return first
 
 
 def _jsonable(value: object) -> object:
