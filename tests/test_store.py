@@ -14,7 +14,8 @@ import pytest
 
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.errors import ConfigurationError, QueryRejected, QueryTimeout, StoreTimeout, StoreUnavailable
-from mlcloudkg.store import RemoteStore, WorkerStore
+from mlcloudkg.remote_store import RemoteStore
+from mlcloudkg.store import WorkerStore
 
 from .conftest import LiveServer, free_port
 

@@ -5,6 +5,7 @@ Every setting is documented in the README's "Configuration" section; keep the tw
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -49,6 +50,10 @@ class Settings:
     reload_seconds: float = 2.0  # how often the service looks for a new build
     public_url: str = ""  # the service's public base URL; empty: taken from each request
     stale_after_days: int = 730  # a fact older than this is flagged as possibly outdated
+    # A SPARQL endpoint to serve from instead of the local build: a store `mlcloudkg publish` loaded.
+    store: str = ""
+    # Credentials for it: USER:PASSWORD (HTTP Basic) or "Bearer TOKEN"; empty for none.
+    store_auth: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
@@ -98,3 +103,18 @@ def _convert(name: str, raw: str, annotation: object) -> object:
             f"environment variable {ENV_PREFIX}{name.upper()}={raw!r} is not a valid {text}: {error}"
         ) from error
     return raw
+
+
+def authorization_header(credentials: str, setting: str) -> str:
+    """The HTTP Authorization header for USER:PASSWORD (Basic) or "Bearer TOKEN"; "" for no credentials."""
+    if not credentials:
+        return ""
+    if credentials.startswith("Bearer ") and credentials[len("Bearer ") :].strip():
+        return credentials
+    user, colon, password = credentials.partition(":")
+    if not colon or not user:
+        raise ConfigurationError(
+            f"{setting} is neither USER:PASSWORD nor Bearer TOKEN — accepted: USER:PASSWORD (HTTP Basic) or "
+            "'Bearer TOKEN'"
+        )
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")

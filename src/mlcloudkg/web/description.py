@@ -9,10 +9,10 @@ from rdflib.namespace import XSD
 
 from mlcloudkg.build import Build
 from mlcloudkg.endpoint.formats import FORMATS
-from mlcloudkg.namespaces import BASE, DCAT, DCTERMS, KG, ONTOLOGY_IRI, PREFIXES, SD, VOID
+from mlcloudkg.namespaces import DATASET_IRI, DCAT, DCTERMS, KG, ONTOLOGY_IRI, PREFIXES, SD, VOID
 from mlcloudkg.web.http import cacheable, entity_tag, not_modified, not_modified_response
 
-DATASET = URIRef(BASE + "dataset")
+DATASET = URIRef(DATASET_IRI)
 RDF_SERIALIZERS = {
     "text/turtle": "turtle",
     "application/ld+json": "json-ld",
