@@ -9,14 +9,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 import requests
 
 from mlcloudkg.api import KnowledgeGraph
+from mlcloudkg.build import current_build
 from mlcloudkg.config import Settings
+from mlcloudkg.endpoint.executor import Evaluators
 
 PROJECT = Path(__file__).resolve().parents[1]
 ARTICLE = PROJECT.parent / "shared" / "source" / "colab-vs-gradient-2020-12-17.md"
@@ -69,28 +71,53 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def cli(settings: Settings, *args: str) -> list[str]:
+    """The command line of `mlcloudkg` on the test's project and build directory."""
+    return [
+        sys.executable,
+        "-m",
+        "mlcloudkg",
+        "--root",
+        str(settings.root),
+        "--build-dir",
+        str(settings.build_dir),
+        *args,
+    ]
+
+
+def run_cli(settings: Settings, *args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `mlcloudkg` as a user does, in a terminal `columns` wide if given."""
+    environment = {**os.environ, "COLUMNS": str(columns)} if columns else None
+    return subprocess.run(
+        cli(settings, *args),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT,
+        check=False,
+        env=environment,
+    )
+
+
 class LiveServer:
     """`mlcloudkg serve` in a subprocess on a loopback port, as users run it."""
 
-    def __init__(self, settings: Settings, *options: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *options: str,
+        environment: dict[str, str] | None = None,
+        launcher: Sequence[str] = (),
+    ) -> None:
+        """Start it with these command-line options and MLCLOUDKG_* `environment` variables, through `launcher` (a
+        command that sets resource limits or drops privileges, then runs the command given after it)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = settings.build_dir / f"serve-{self.port}.log"
-        command = [
-            sys.executable,
-            "-m",
-            "mlcloudkg",
-            "--root",
-            str(settings.root),
-            "--build-dir",
-            str(settings.build_dir),
-            "serve",
-            "--port",
-            str(self.port),
-            *options,
-        ]
-        environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(settings.build_dir / f"metrics-{self.port}")}
-        Path(environment["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+        command = [*launcher, *cli(settings, "serve", "--port", str(self.port), *options)]
+        metrics = settings.build_dir / f"metrics-{self.port}"
+        metrics.mkdir(parents=True, exist_ok=True)
+        environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics), **(environment or {})}
         self.process = subprocess.Popen(command, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=environment)
         self.wait_until_up()
 
@@ -118,3 +145,19 @@ def server(settings: Settings, kg: KnowledgeGraph) -> Iterator[LiveServer]:
     live = LiveServer(settings, "--workers", "1", "--evaluators", "2", "--query-timeout", "3")
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="module")
+def evaluators(settings: Settings, kg: KnowledgeGraph) -> Iterator[Evaluators]:
+    """Two query workers over the session's build: 20 s per query (a loaded machine is slow), 1 MB results, 400 MB
+    of memory per query."""
+    pool = Evaluators(
+        current_build(settings).store_path,
+        2,
+        timeout=20.0,
+        max_result_bytes=1_000_000,
+        max_memory_bytes=400_000_000,
+        max_waiting=8,
+    )
+    yield pool
+    pool.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.config import Settings
 from mlcloudkg.terminal import display_width
 
-from .conftest import PROJECT, LiveServer, free_port
+from .conftest import PROJECT, LiveServer, free_port, run_cli
 
 
 def run(*args: str, settings: Settings | None = None) -> subprocess.CompletedProcess[str]:
@@ -92,28 +91,6 @@ SERVICES_QUERY = (
 SIX = ["BlobCity", "Deepnote", "FloydHub", "Google Colab", "Paperspace Gradient", "Q Blocks"]
 
 
-def run_with(settings: Settings, *args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "COLUMNS": str(columns)} if columns else None
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mlcloudkg",
-            "--root",
-            str(settings.root),
-            "--build-dir",
-            str(settings.build_dir),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=PROJECT,
-        check=False,
-        env=environment,
-    )
-
-
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command: str) -> None:
     result = run(command, "--help")
@@ -123,7 +100,7 @@ def test_every_command_has_help(command: str) -> None:
 
 
 def test_build_counts_the_named_queries(settings: Settings, kg: KnowledgeGraph) -> None:
-    result = run_with(settings, "build")
+    result = run_cli(settings, "build")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("up to date: ")
     assert "  11 named queries" in result.stdout
@@ -137,18 +114,18 @@ def test_a_malformed_query_file_is_a_warning_at_build_and_an_error_at_validate(
     (settings.queries_dir / "broken.rq").write_text(
         "# title: Broken\n# description: d\n# param: limit number -- How many\nSELECT * WHERE { ?s ?p ?limit }\n"
     )
-    built = run_with(settings, "build")
+    built = run_cli(settings, "build")
     assert built.returncode == 0, built.stderr
     assert "  11 named queries" in built.stdout
     assert built.stderr == (
         f"warning: named query left out: {settings.queries_dir / 'broken.rq'}:3 — unknown parameter type 'number' "
         "— accepted: string, integer, decimal, boolean, date, iri\n"
     )
-    checked = run_with(settings, "validate")
+    checked = run_cli(settings, "validate")
     assert checked.returncode == 2
     assert checked.stderr.startswith("error: 1 malformed query file(s):\n")
     assert "broken.rq:3 — unknown parameter type 'number'" in checked.stderr
-    served = run_with(settings, "query", "--named", "services", "--format", "json")
+    served = run_cli(settings, "query", "--named", "services", "--format", "json")
     assert served.returncode == 0  # the other queries still work, with the problem said on stderr
     assert "named query left out" in served.stderr
 
@@ -157,7 +134,7 @@ def test_a_malformed_query_file_is_a_warning_at_build_and_an_error_at_validate(
 
 
 def test_query_inline_prints_a_table(settings: Settings) -> None:
-    result = run_with(settings, "query", SERVICES_QUERY, columns=100)
+    result = run_cli(settings, "query", SERVICES_QUERY, columns=100)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["service", "name"]
@@ -168,7 +145,7 @@ def test_query_inline_prints_a_table(settings: Settings) -> None:
 def test_query_from_a_file_as_csv(settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "services.rq"
     path.write_text(SERVICES_QUERY)
-    result = run_with(settings, "query", "--file", str(path), "--format", "csv")
+    result = run_cli(settings, "query", "--file", str(path), "--format", "csv")
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["name"] for r in rows] == SIX
@@ -177,7 +154,7 @@ def test_query_from_a_file_as_csv(settings: Settings, tmp_path: Path) -> None:
 
 def test_a_named_query_with_parameters_as_json(settings: Settings, kg: KnowledgeGraph) -> None:
     asked = ("query", "--named", "free-gpus", "--param", "min_gpu_memory_gb=16", "--format", "json")
-    result = run_with(settings, *asked, "--as-of", "2020-12-17")
+    result = run_cli(settings, *asked, "--as-of", "2020-12-17")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert {(r["serviceName"], r["gpuName"], r["gpuMemoryGB"]) for r in rows} == {
@@ -185,7 +162,7 @@ def test_a_named_query_with_parameters_as_json(settings: Settings, kg: Knowledge
         ("Google Colab", "Tesla P100 PCIe 16 GB", 16),
         ("Paperspace Gradient", "Quadro P5000", 16),
     }
-    now = json.loads(run_with(settings, *asked).stdout)  # Colab's free tier is a T4 only by 2026
+    now = json.loads(run_cli(settings, *asked).stdout)  # Colab's free tier is a T4 only by 2026
     assert {(r["serviceName"], r["gpuName"]) for r in now} == {
         ("Google Colab", "Tesla T4"),
         ("Paperspace Gradient", "Quadro P5000"),
@@ -194,7 +171,7 @@ def test_a_named_query_with_parameters_as_json(settings: Settings, kg: Knowledge
 
 
 def test_query_as_tsv(settings: Settings) -> None:
-    result = run_with(settings, "query", SERVICES_QUERY, "--format", "tsv")
+    result = run_cli(settings, "query", SERVICES_QUERY, "--format", "tsv")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "?service\t?name"
@@ -206,24 +183,24 @@ def test_construct_prints_turtle(settings: Settings) -> None:
         "PREFIX mlc: <https://w3id.org/mlcloudkg/ontology#> "
         "CONSTRUCT { ?s mlc:offersGPU ?gpu } WHERE { ?s mlc:offersGPU ?gpu }"
     )
-    result = run_with(settings, "query", construct)
+    result = run_cli(settings, "query", construct)
     assert result.returncode == 0, result.stderr
     graph = rdflib.Graph().parse(data=result.stdout, format="turtle")
     assert len(graph) >= 6
     assert "@prefix kg: <https://w3id.org/mlcloudkg/id/> ." in result.stdout
-    refused = run_with(settings, "query", construct, "--format", "csv")
+    refused = run_cli(settings, "query", construct, "--format", "csv")
     assert refused.returncode == 2
     assert "--format csv is not a format for a CONSTRUCT/DESCRIBE answer — accepted: turtle" in refused.stderr
 
 
 def test_ask_prints_true_or_false(settings: Settings) -> None:
     ask = "ASK { <https://w3id.org/mlcloudkg/id/google-colab> a <https://w3id.org/mlcloudkg/ontology#FreeGPUService> }"
-    result = run_with(settings, "query", ask)
+    result = run_cli(settings, "query", ask)
     assert (result.returncode, result.stdout) == (0, "true\n")
 
 
 def test_query_lists_the_named_queries(settings: Settings) -> None:
-    result = run_with(settings, "query", "--list")
+    result = run_cli(settings, "query", "--list")
     assert result.returncode == 0, result.stderr
     assert "free-gpus: Free GPUs per service" in result.stdout
     assert "    subject iri (required) — The resource, e.g." in result.stdout
@@ -248,7 +225,7 @@ def test_query_lists_the_named_queries(settings: Settings) -> None:
     ],
 )
 def test_query_refuses_bad_input(settings: Settings, args: tuple[str, ...], code: int, message: str) -> None:
-    result = run_with(settings, "query", *args)
+    result = run_cli(settings, "query", *args)
     assert result.returncode == code
     assert result.stdout == ""
     assert message in result.stderr
@@ -259,20 +236,20 @@ def test_query_refuses_bad_input(settings: Settings, args: tuple[str, ...], code
 
 def test_query_an_endpoint(settings: Settings, server: LiveServer) -> None:
     endpoint = server.url + "/sparql"
-    local = run_with(settings, "query", "--named", "cheapest-gpu-hour", "--format", "json")
-    remote = run_with(settings, "query", "--endpoint", endpoint, "--named", "cheapest-gpu-hour", "--format", "json")
+    local = run_cli(settings, "query", "--named", "cheapest-gpu-hour", "--format", "json")
+    remote = run_cli(settings, "query", "--endpoint", endpoint, "--named", "cheapest-gpu-hour", "--format", "json")
     assert remote.returncode == 0, remote.stderr
     assert json.loads(remote.stdout) == json.loads(local.stdout)
     assert json.loads(remote.stdout)[0]["serviceName"] == "Q Blocks"
-    table = run_with(settings, "query", "--endpoint", endpoint, SERVICES_QUERY, columns=100)
-    assert table.stdout == run_with(settings, "query", SERVICES_QUERY, columns=100).stdout
+    table = run_cli(settings, "query", "--endpoint", endpoint, SERVICES_QUERY, columns=100)
+    assert table.stdout == run_cli(settings, "query", SERVICES_QUERY, columns=100).stdout
 
 
 def test_construct_from_an_endpoint(settings: Settings, server: LiveServer) -> None:
     describe = "DESCRIBE <https://w3id.org/mlcloudkg/id/nvidia-tesla-t4>"
-    remote = run_with(settings, "query", "--endpoint", server.url + "/sparql", describe)
+    remote = run_cli(settings, "query", "--endpoint", server.url + "/sparql", describe)
     assert remote.returncode == 0, remote.stderr
-    local = run_with(settings, "query", describe)
+    local = run_cli(settings, "query", describe)
     assert rdflib.compare.isomorphic(
         rdflib.Graph().parse(data=remote.stdout, format="turtle"),
         rdflib.Graph().parse(data=local.stdout, format="turtle"),
@@ -280,13 +257,13 @@ def test_construct_from_an_endpoint(settings: Settings, server: LiveServer) -> N
 
 
 def test_an_endpoints_refusal_is_an_error(settings: Settings, server: LiveServer) -> None:
-    result = run_with(settings, "query", "--endpoint", server.url + "/sparql", "SELECT * WHERE { ?s ?p }")
+    result = run_cli(settings, "query", "--endpoint", server.url + "/sparql", "SELECT * WHERE { ?s ?p }")
     assert result.returncode == 2
     assert result.stderr.startswith("error: the SPARQL endpoint refused the query (400): SPARQL syntax error")
 
 
 def test_an_unreachable_endpoint_exits_5(settings: Settings) -> None:
-    result = run_with(settings, "query", "--endpoint", f"http://127.0.0.1:{free_port()}/sparql", SERVICES_QUERY)
+    result = run_cli(settings, "query", "--endpoint", f"http://127.0.0.1:{free_port()}/sparql", SERVICES_QUERY)
     assert result.returncode == 5
     assert result.stderr.startswith("error: cannot reach the SPARQL endpoint http://127.0.0.1:")
 
@@ -296,7 +273,7 @@ def test_an_unreachable_endpoint_exits_5(settings: Settings) -> None:
 
 @pytest.mark.parametrize("columns", [60, 100, 160])
 def test_compare_fits_the_terminal(settings: Settings, columns: int) -> None:
-    result = run_with(settings, "compare", "google-colab", "paperspace-gradient", "deepnote", columns=columns)
+    result = run_cli(settings, "compare", "google-colab", "paperspace-gradient", "deepnote", columns=columns)
     assert result.returncode == 0, result.stderr
     for title in ("What it is", "Free GPU tier", "Plans", "Features", "Capabilities (derived by the reasoner)"):
         assert f"{title}\n" in result.stdout
@@ -307,23 +284,23 @@ def test_compare_fits_the_terminal(settings: Settings, columns: int) -> None:
 
 
 def test_compare_as_json(settings: Settings, kg: KnowledgeGraph) -> None:
-    result = run_with(settings, "compare", "q-blocks", "floydhub", "--format", "json")
+    result = run_cli(settings, "compare", "q-blocks", "floydhub", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == kg.compare("q-blocks", "floydhub").to_dict()
 
 
 def test_compare_needs_known_services(settings: Settings) -> None:
-    none = run_with(settings, "compare")
+    none = run_cli(settings, "compare")
     assert none.returncode == 2
     assert "name one or more services to compare — accepted: blobcity, deepnote, floydhub, " in none.stderr
-    unknown = run_with(settings, "compare", "colab")
+    unknown = run_cli(settings, "compare", "colab")
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("error: 'colab' is not a service of the graph — accepted: kg:blobcity")
 
 
 def test_compare_over_an_endpoint(settings: Settings, server: LiveServer) -> None:
-    local = run_with(settings, "compare", "google-colab", "paperspace-gradient", columns=120)
-    remote = run_with(
+    local = run_cli(settings, "compare", "google-colab", "paperspace-gradient", columns=120)
+    remote = run_cli(
         settings, "compare", "google-colab", "paperspace-gradient", "--endpoint", server.url + "/sparql", columns=120
     )
     assert remote.returncode == 0, remote.stderr
@@ -331,7 +308,7 @@ def test_compare_over_an_endpoint(settings: Settings, server: LiveServer) -> Non
 
 
 def test_find(settings: Settings) -> None:
-    result = run_with(settings, "find", "--free", "--private-notebooks", "--min-gpu-memory-gb", "16", "--show-query")
+    result = run_cli(settings, "find", "--free", "--private-notebooks", "--min-gpu-memory-gb", "16", "--show-query")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(
         "Requirements: on the free tier; with a GPU; a GPU with at least 16 GB; private notebooks\n\n"
@@ -342,13 +319,13 @@ def test_find(settings: Settings) -> None:
 
 
 def test_find_as_json(settings: Settings, kg: KnowledgeGraph) -> None:
-    result = run_with(settings, "find", "--cli", "--format", "json")
+    result = run_cli(settings, "find", "--cli", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == kg.find(cli=True).to_dict()
 
 
 def test_find_refuses_a_bad_number(settings: Settings) -> None:
-    result = run_with(settings, "find", "--min-session-hours", "long")
+    result = run_cli(settings, "find", "--min-session-hours", "long")
     assert result.returncode == 2
     assert (
         "Invalid value for --min-session-hours: 'long' is not a number — accepted: a number from 0 to 1000000"
@@ -366,10 +343,10 @@ def test_find_lists_every_requirement_in_its_help(settings: Settings) -> None:
 
 
 def test_explain_over_an_endpoint(settings: Settings, server: LiveServer) -> None:
-    local = run_with(
+    local = run_cli(
         settings, "explain", "paperspace-gradient", "LongFreeSessionService", "--param", "min_session_hours=5"
     )
-    remote = run_with(
+    remote = run_cli(
         settings,
         "explain",
         "paperspace-gradient",
@@ -385,12 +362,12 @@ def test_explain_over_an_endpoint(settings: Settings, server: LiveServer) -> Non
 
 
 def test_capabilities(settings: Settings) -> None:
-    every = run_with(settings, "capabilities")
+    every = run_cli(settings, "capabilities")
     assert every.returncode == 0, every.stderr
     assert len(every.stdout.splitlines()) == 19
-    colab = run_with(settings, "capabilities", "google-colab")
+    colab = run_cli(settings, "capabilities", "google-colab")
     assert "mlc:FreePrivateGPUNotebookService" in colab.stdout
-    unknown = run_with(settings, "capabilities", "nobody")
+    unknown = run_cli(settings, "capabilities", "nobody")
     assert (unknown.returncode, unknown.stderr) == (
         2,
         "error: 'nobody' is not a resource of the graph (https://w3id.org/mlcloudkg/id/nobody)\n",
@@ -411,7 +388,7 @@ def test_export_writes_the_downloads(settings: Settings, server: LiveServer, tmp
         (("--graphs", "ontology"), "ontology.ttl"),
     ]:
         output = tmp_path / filename
-        result = run_with(settings, "export", *args, "-o", str(output))
+        result = run_cli(settings, "export", *args, "-o", str(output))
         assert result.returncode == 0, result.stderr
         assert result.stderr.startswith(f"wrote {output} (")
         served = requests.get(f"{server.url}/download/{filename}", timeout=30, headers={"Accept-Encoding": "identity"})
@@ -419,14 +396,14 @@ def test_export_writes_the_downloads(settings: Settings, server: LiveServer, tmp
 
 
 def test_export_inferred_facts_to_standard_output(settings: Settings) -> None:
-    result = run_with(settings, "export", "--graphs", "inferred", "--format", "ntriples")
+    result = run_cli(settings, "export", "--graphs", "inferred", "--format", "ntriples")
     assert result.returncode == 0, result.stderr
     manifest = json.loads((settings.build_dir / "current" / "manifest.json").read_text())
     assert len(result.stdout.splitlines()) == manifest["graphs"]["https://w3id.org/mlcloudkg/graph/inferred"]
 
 
 def test_export_the_dataset_description(settings: Settings) -> None:
-    result = run_with(settings, "export", "--description", "--base-url", "https://kg.example.org")
+    result = run_cli(settings, "export", "--description", "--base-url", "https://kg.example.org")
     assert result.returncode == 0, result.stderr
     graph = rdflib.Graph().parse(data=result.stdout, format="turtle")
     dataset = rdflib.URIRef("https://w3id.org/mlcloudkg/dataset")
@@ -438,7 +415,7 @@ def test_export_the_dataset_description(settings: Settings) -> None:
         rdflib.URIRef("https://kg.example.org/sparql"),
     ) in graph
     assert len(list(graph.objects(dataset, dcat.distribution))) == 8
-    refused = run_with(settings, "export", "--description", "--format", "nquads")
+    refused = run_cli(settings, "export", "--description", "--format", "nquads")
     assert refused.returncode == 2
     assert (
         "--format nquads is not a format for the description — accepted: turtle, ntriples, jsonld, trig"
@@ -449,7 +426,7 @@ def test_export_the_dataset_description(settings: Settings) -> None:
 def test_a_local_query_is_stopped_at_the_time_limit(settings: Settings) -> None:
     endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     started = time.monotonic()
-    result = run_with(settings, "query", endless, "--timeout", "1")
+    result = run_cli(settings, "query", endless, "--timeout", "1")
     assert time.monotonic() - started < 60
     assert result.returncode == 5
     assert result.stderr == (

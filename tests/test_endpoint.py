@@ -167,6 +167,24 @@ def test_errors_come_as_problem_json_when_asked(server: LiveServer) -> None:
     assert body["status"] == 400 and body["detail"] and body["accepted"]
 
 
+def test_head_sends_the_headers_of_get(server: LiveServer) -> None:
+    get = sparql(server, params={"query": "SELECT (1 AS ?x) {} # head"})
+    head = sparql(server, "HEAD", params={"query": "SELECT (1 AS ?x) {} # head"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["ETag"] == get.headers["ETag"]
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+
+
+def test_format_parameters_that_disagree_are_refused(server: LiveServer) -> None:
+    response = sparql(server, params={"query": "SELECT (1 AS ?x) {}", "format": "json", "output": "xml"})
+    assert response.status_code == 400
+    assert "asks for 2 different formats: format=json and output=xml" in response.text
+    same = sparql(
+        server, params={"query": "SELECT (1 AS ?x) {}", "format": "json", "output": "json", "results": "json"}
+    )
+    assert same.status_code == 200
+
+
 # -- dataset parameters -------------------------------------------------------------------------------------------
 
 

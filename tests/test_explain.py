@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pyoxigraph as ox
 import pytest
@@ -15,7 +13,7 @@ from mlcloudkg.namespaces import MLC
 from mlcloudkg.queries import ParameterError
 from mlcloudkg.reasoning.explain import Proof
 
-from .conftest import PROJECT
+from .conftest import run_cli
 
 
 def walk(proof: Proof) -> list[Proof]:
@@ -95,27 +93,7 @@ def test_unknown_names_are_refused(kg: KnowledgeGraph) -> None:
 
 
 def test_explain_from_the_command_line_as_json(settings: Settings, kg: KnowledgeGraph) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mlcloudkg",
-            "--root",
-            str(settings.root),
-            "--build-dir",
-            str(settings.build_dir),
-            "explain",
-            "kg:paperspace-gradient",
-            "mlc:CLIWorkflowService",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(settings, "explain", "kg:paperspace-gradient", "mlc:CLIWorkflowService", "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["holds"] is True

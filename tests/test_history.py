@@ -4,8 +4,6 @@ written from shared/research/timeline.md and the article."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import date
 
@@ -18,7 +16,7 @@ from mlcloudkg.history import changes
 from mlcloudkg.sources import load_sources
 from mlcloudkg.validate import validate
 
-from .conftest import ARTICLE_DATE, PROJECT, LiveServer
+from .conftest import ARTICLE_DATE, LiveServer, run_cli
 
 KG = "https://w3id.org/mlcloudkg/id/"
 MLC = "https://w3id.org/mlcloudkg/ontology#"
@@ -126,27 +124,7 @@ def test_the_change_list_matches_the_timeline(kg: KnowledgeGraph) -> None:
 
 
 def test_changes_from_the_command_line(settings: Settings, kg: KnowledgeGraph) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mlcloudkg",
-            "--root",
-            str(settings.root),
-            "--build-dir",
-            str(settings.build_dir),
-            "changes",
-            ARTICLE_DATE,
-            "now",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(settings, "changes", ARTICLE_DATE, "now", "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert {c["subject"] for c in data[KG + "floydhub"]} >= {KG + "floydhub-shutdown"}

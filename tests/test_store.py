@@ -183,7 +183,7 @@ def test_select_refuses_other_query_forms(kg: KnowledgeGraph) -> None:
 
 
 def test_a_worker_store_answers_like_the_embedded_store_and_stops_at_the_time_limit(kg: KnowledgeGraph) -> None:
-    store = WorkerStore(kg.store.build, timeout=5, max_result_bytes=10_000_000)
+    store = WorkerStore(kg.store.build, timeout=5, max_result_bytes=10_000_000, max_memory_bytes=1_000_000_000)
     try:
         assert store.select(TYPED_ROWS) == kg.store.select(TYPED_ROWS)
         describe = PREFIXES + "DESCRIBE kg:nvidia-tesla-t4"
@@ -193,7 +193,7 @@ def test_a_worker_store_answers_like_the_embedded_store_and_stops_at_the_time_li
             store.select("SELECT * WHERE { ?s ?p }")
     finally:
         store.close()
-    hasty = WorkerStore(kg.store.build, timeout=1, max_result_bytes=10_000_000)
+    hasty = WorkerStore(kg.store.build, timeout=1, max_result_bytes=10_000_000, max_memory_bytes=1_000_000_000)
     try:
         with pytest.raises(QueryTimeout, match=r"ran longer than 1 s"):
             hasty.select("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")

@@ -83,9 +83,12 @@ def build(settings: Settings, *, force: bool = False) -> BuildOutcome:
     """Build the dataset from the sources, or reuse the build of identical sources."""
     started = time.perf_counter()
     builds = settings.build_dir / "builds"
-    builds.mkdir(parents=True, exist_ok=True)
     digest = sources_digest(settings)
     target = builds / digest
+    if not force and _is_current(settings.build_dir, target):
+        # Nothing to write, so a build directory that is read-only (or on a full disk) is no obstacle.
+        return BuildOutcome(_read(target), True, time.perf_counter() - started)
+    builds.mkdir(parents=True, exist_ok=True)
     with _exclusive(settings.build_dir / ".lock"):
         if (target / MANIFEST).is_file() and not force:
             _point_current(settings.build_dir, target)
@@ -201,6 +204,14 @@ def current_build(settings: Settings) -> Build:
 
 def _read(directory: Path) -> Build:
     return Build(directory, json.loads((directory / MANIFEST).read_text()))
+
+
+def _is_current(build_dir: Path, target: Path) -> bool:
+    """Whether build/current already is this finished build."""
+    try:
+        return (target / MANIFEST).is_file() and (build_dir / "current").resolve(strict=True) == target.resolve()
+    except OSError:
+        return False
 
 
 def _point_current(build_dir: Path, target: Path) -> None:

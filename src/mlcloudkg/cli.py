@@ -72,6 +72,18 @@ def graph_source(command: Command) -> Command:
     )(command)
 
 
+def text_or_json(command: Command) -> Command:
+    """The --format option of the commands that answer people (text) or programs (json)."""
+    return click.option(
+        "--format",
+        "output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text for people, json for programs.",
+    )(command)
+
+
 def as_of_option(command: Command) -> Command:
     """The --as-of option of every command that answers from the graph's state."""
     return click.option(
@@ -168,7 +180,7 @@ def validate(settings: Settings) -> None:
 @click.option("--port", type=int, default=None, help="Port [env MLCLOUDKG_PORT; default 5000].")
 @click.option("--workers", type=int, default=None, help="Web worker processes [env MLCLOUDKG_WORKERS; default 2].")
 @click.option(
-    "--threads", type=int, default=None, help="Request threads per worker [env MLCLOUDKG_THREADS; default 8]."
+    "--threads", type=int, default=None, help="Request threads per worker [env MLCLOUDKG_THREADS; default 32]."
 )
 @click.option(
     "--evaluators",
@@ -182,13 +194,19 @@ def validate(settings: Settings) -> None:
     default=None,
     help="Seconds a query may run before it is stopped [env MLCLOUDKG_QUERY_TIMEOUT; default 10].",
 )
+@click.option(
+    "--watch/--no-watch",
+    default=None,
+    help="Rebuild the graph when its sources change [env MLCLOUDKG_WATCH; default on].",
+)
 @click.pass_obj
 def serve(settings: Settings, **options: object) -> None:
     """Serve the SPARQL endpoint, the REST API (/api, docs at /api/docs), downloads, health and metrics
     (gunicorn) until stopped with Ctrl-C or SIGTERM.
 
-    Builds first if the sources changed; if they do not build, serves the last good build and says so on /healthz.
-    Every limit is a setting: see the README's "Configuration"."""
+    Builds first if the sources changed, and again whenever they change while it serves; a build that fails never
+    replaces the last good one, which is served on, and /healthz says why. Every limit is a setting: see the
+    README's "Serving: reliability and security"."""
     from dataclasses import replace
 
     from mlcloudkg.serve import serve as run
@@ -278,7 +296,11 @@ def query(
         return
     # The local build: in a worker process stopped at the time limit, as the service runs queries.
     store = WorkerStore(
-        kg.store.build, timeout or settings.query_timeout, settings.max_result_bytes, kg.store.default_graph
+        kg.store.build,
+        timeout or settings.query_timeout,
+        settings.max_result_bytes,
+        settings.max_query_memory_bytes,
+        kg.store.default_graph,
     )
     try:
         _print_result(store.evaluate(sparql), output)
@@ -337,14 +359,7 @@ def _print_solutions(result: ox.QuerySolutions) -> None:
 
 @cli.command()
 @click.argument("providers", nargs=-1, metavar="SERVICE...")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs.",
-)
+@text_or_json
 @graph_source
 @as_of_option
 @click.pass_obj
@@ -398,14 +413,7 @@ def requirement_options(command: Command) -> Command:
 
 @cli.command()
 @requirement_options
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs.",
-)
+@text_or_json
 @click.option("--show-query", is_flag=True, help="Also print the SPARQL query the finder runs.")
 @graph_source
 @as_of_option
@@ -453,14 +461,7 @@ def find(
 @cli.command()
 @click.argument("first", metavar="FROM")
 @click.argument("second", metavar="TO", default="now")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs.",
-)
+@text_or_json
 @graph_source
 @click.pass_obj
 def changes(
@@ -510,14 +511,7 @@ def _describe(change: Any, compact: Any) -> str:
     metavar="NAME=VALUE",
     help="A rule parameter other than its default, e.g. min_session_hours=24 (repeatable).",
 )
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs.",
-)
+@text_or_json
 @graph_source
 @as_of_option
 @click.pass_obj

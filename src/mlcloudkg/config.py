@@ -1,6 +1,7 @@
 """All settings in one place: defaults, overridden by environment variables, overridden by CLI flags.
 
-Every setting is documented in the README's "Configuration" section; keep the two in step.
+Every setting is documented in the README ("Limits and settings", under "Serving: reliability and security"); keep
+the two in step.
 """
 
 from __future__ import annotations
@@ -40,14 +41,20 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 2  # web worker processes
-    threads: int = 8  # request threads per web worker
+    # Request threads per web worker. Cheap (they mostly wait on sockets and pipes), and plenty of them keep pages,
+    # downloads and cached answers flowing while up to evaluators + max_waiting_queries of them wait on queries.
+    threads: int = 32
     evaluators: int = 2  # query evaluation processes per web worker
+    max_waiting_queries: int = 4  # queries per web worker that may wait for a busy evaluator; more get 503 at once
     query_timeout: float = 10.0  # seconds; a query still running is stopped and answered 503
+    client_timeout: float = 10.0  # seconds a client may stay silent mid-request (or not read) before it is dropped
     max_query_bytes: int = 100_000
     max_nesting: int = 64  # brackets in a query
     max_result_bytes: int = 50_000_000  # a larger result is refused with 422
+    max_query_memory_bytes: int = 1_000_000_000  # memory one query evaluation may use; more is refused with 422
     cache_bytes: int = 64_000_000  # result cache per web worker
-    reload_seconds: float = 2.0  # how often the service looks for a new build
+    reload_seconds: float = 2.0  # how often the service looks for changed sources and a new build
+    watch: bool = True  # `serve` rebuilds the graph when its sources change
     public_url: str = ""  # the service's public base URL; empty: taken from each request
     stale_after_days: int = 730  # a fact older than this is flagged as possibly outdated
     # A SPARQL endpoint to serve from instead of the local build: a store `mlcloudkg publish` loaded.

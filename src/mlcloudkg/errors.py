@@ -136,6 +136,13 @@ class ResultTooLarge(RequestError):
     exit_code = 2
 
 
+class QueryOutOfMemory(RequestError):
+    """The query needed more memory than a query may use; repeating it will not help, so not a 503."""
+
+    status = 422
+    title = "Query Needs Too Much Memory"
+
+
 class EngineBusy(RequestError):
     status = 503
     title = "Busy"

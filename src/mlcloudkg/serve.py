@@ -1,30 +1,41 @@
 """`mlcloudkg serve`: the web service under gunicorn, a production WSGI server.
 
 Each gunicorn worker (a process) runs the Flask app with `threads` request threads and its own pool of query
-evaluators. SIGTERM stops accepting connections and lets requests in flight finish (graceful shutdown).
+evaluators. SIGTERM stops accepting connections and lets requests in flight finish (graceful shutdown). A watcher
+process (rebuild.py) rebuilds the graph when its sources change.
+
+A request thread reading from or writing to a client blocks while the client is silent, so a few clients that send
+half a request and stop (slowloris) would hold every thread. Every connection therefore gets a send and a receive
+timeout (`client_timeout`): a client silent for longer is disconnected. A client trickling one byte at a time is not
+caught by this; in front of the open internet, a buffering reverse proxy (nginx) deals with those.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
+import struct
 import tempfile
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from mlcloudkg.build import build, current_build
+from mlcloudkg.build import current_build
 from mlcloudkg.config import Settings
-from mlcloudkg.errors import MlcloudkgError
+from mlcloudkg.errors import BuildNotFound
+from mlcloudkg.rebuild import BuildStatus, attempt_build, start_watcher
 
 log = logging.getLogger(__name__)
 GRACEFUL_SECONDS = 30
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, options: dict[str, Any], status: BuildStatus) -> None:
         self.settings = settings
         self.options = options
+        self.status = status
         super().__init__()
 
     def load_config(self) -> None:
@@ -33,26 +44,58 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         from mlcloudkg.web import create_app
+        from mlcloudkg.web.live import LiveDataset
 
-        return create_app(self.settings)
+        return create_app(self.settings, live=LiveDataset(self.settings, build_status=self.status))
+
+
+def _time_out_silent_clients(seconds: float) -> Any:
+    """A gunicorn `when_ready` hook: set send and receive timeouts on the listening sockets, before any worker
+    starts. Accepted connections inherit them, and they hold through gunicorn's blocking reads and writes."""
+    interval = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
+
+    def when_ready(server: Any) -> None:
+        for listener in server.LISTENERS:
+            listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
+            listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
+
+    return when_ready
 
 
 def _worker_exited(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    with contextlib.suppress(OSError):  # an unusable metrics directory (see web.metrics) must not stop the server
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def _share_metrics() -> None:
+    """Sum the metrics of all workers through files in a directory (prometheus_client multiprocess mode)."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        return
+    try:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mlcloudkg-metrics-")
+    except OSError as error:
+        log.error("no directory for shared metrics (%s): each worker counts for itself", error)
 
 
 def serve(settings: Settings) -> None:
-    """Build if the sources changed (keeping the last good build if that fails), then serve until stopped."""
+    """Build if the sources changed (keeping the last good build if that fails), watch them for more changes (if
+    `settings.watch`), and serve until stopped."""
+    status = BuildStatus()
+    first = attempt_build(settings)
+    status.record(first)
     try:
-        outcome = build(settings)
-        log.info("serving build %s", outcome.build.digest)
-    except MlcloudkgError as error:
-        current_build(settings)  # raises BuildNotFound if there is nothing to serve
-        log.error("the sources do not build (%s); serving the last good build", error)
-    # Metrics of all workers are summed through files in this directory (prometheus_client multiprocess mode).
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="mlcloudkg-metrics-"))
+        served = current_build(settings)
+    except BuildNotFound as error:
+        raise BuildNotFound(f"{error} ({first.failure})" if first.failure else str(error)) from None
+    if first.failure:
+        log.error("the sources do not build (%s); serving the last good build %s", first.failure, served.digest)
+    else:
+        log.info("serving build %s", served.digest)
+    if settings.watch:
+        start_watcher(settings, status, first.digest)
+    _share_metrics()
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
@@ -64,7 +107,8 @@ def serve(settings: Settings) -> None:
         "keepalive": 5,
         "accesslog": "-",
         "child_exit": _worker_exited,
+        "when_ready": _time_out_silent_clients(settings.client_timeout),
         "limit_request_line": 8190,
         "limit_request_field_size": 16384,
     }
-    _Server(settings, options).run()
+    _Server(settings, options, status).run()

@@ -1,9 +1,12 @@
-"""Lexical view of SPARQL text: tokens with their positions, after the escape processing the spec requires.
+"""Lexical view of SPARQL text: tokens with their positions.
 
 The query engine parses queries; we only need to see which keywords, IRIs and braces a query contains (to refuse
 SERVICE or a FROM outside our graphs, and to place parameter bindings), without being fooled by strings, comments,
-IRIs or \\u escapes. SPARQL 1.1 §19.2 says \\uXXXX and \\UXXXXXXXX escapes are replaced *before* parsing, anywhere
-in the text, so `\\u0053ERVICE` is the keyword SERVICE.
+IRIs or \\u escapes. Two readings of an escape exist, and a guard must look at both:
+- SPARQL 1.1 §19.2 replaces \\uXXXX and \\UXXXXXXXX escapes *before* parsing, anywhere in the text, so
+  `\\u0053ERVICE` is the keyword SERVICE: `unescape_codepoints` gives that reading;
+- our engine (Oxigraph) decodes them only inside strings and IRIs, so `"\\u0022"` is a string holding a quote, not
+  the start of a long string: `tokens` of the raw text gives that reading (an IRI may contain escapes).
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ _LEXER = re.compile(
             r"(?P<space>\s+)",
             r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
             r'|"(?:[^"\\\n\r]|\\.)*"|\'(?:[^\'\\\n\r]|\\.)*\')',
-            r'(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)',
+            r'(?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)',
             rf"(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)",
             rf"(?P<var>[?$][{_PN_CHARS_BASE}_0-9][{_PN_CHARS_BASE}_0-9\u00b7\u0300-\u036f\u203f-\u2040]*)",
             r"(?P<number>[+-]?(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.?\d+(?:[eE][+-]?\d+)?))",

@@ -343,14 +343,26 @@ class WorkerStore(SparqlStore):
     process; GraphStore answers in this process, for our own queries."""
 
     def __init__(
-        self, build: Build, timeout: float, max_result_bytes: int, default_graph: ox.NamedNode | None = None
+        self,
+        build: Build,
+        timeout: float,
+        max_result_bytes: int,
+        max_memory_bytes: int,
+        default_graph: ox.NamedNode | None = None,
     ) -> None:
         self._build = build
         self._version = build.digest
         self._state_date = date.fromisoformat(build.manifest["now"])
-        self._limits = (timeout, max_result_bytes)
+        self._limits = (timeout, max_result_bytes, max_memory_bytes)
         self.default_graph = default_graph  # a snapshot, when the query is asked as of a date
-        self._evaluators = Evaluators(build.store_path, 1, timeout, max_result_bytes)
+        self._evaluators = Evaluators(
+            build.store_path,
+            1,
+            timeout=timeout,
+            max_result_bytes=max_result_bytes,
+            max_memory_bytes=max_memory_bytes,
+            max_waiting=0,
+        )
 
     def view(self, default_graph: ox.NamedNode, inferred_graph: ox.NamedNode, state_date: date) -> WorkerStore:
         view = WorkerStore(self._build, *self._limits, default_graph)

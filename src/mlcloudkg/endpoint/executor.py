@@ -2,7 +2,9 @@
 
 Why processes: a SPARQL engine cannot be interrupted from Python (pyoxigraph has no timeout), so a query that runs
 too long is stopped by killing its process, and the client gets a clear 503 instead of a truncated 200. A crash of
-the engine on one query costs one worker, which is replaced; the service keeps answering.
+the engine on one query costs one worker, which is replaced; the service keeps answering. Each worker is sandboxed
+(see sandbox: no network, capped memory) and runs queries on a deep stack, because the engine recurses on the
+structure of a query and the default 8 MiB stack overflows on a 20 KB one.
 """
 
 from __future__ import annotations
@@ -10,19 +12,38 @@ from __future__ import annotations
 import contextlib
 import io
 import multiprocessing
+import os
 import queue
+import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlcloudkg.endpoint import sandbox
 from mlcloudkg.endpoint.formats import FORMATS
-from mlcloudkg.errors import EngineBusy, EvaluationFailed, QueryRejected, QueryTimeout, ResultTooLarge
+from mlcloudkg.errors import (
+    EngineBusy,
+    EvaluationFailed,
+    QueryOutOfMemory,
+    QueryRejected,
+    QueryTimeout,
+    ResultTooLarge,
+)
 
 _CONTEXT = multiprocessing.get_context("spawn")  # no fork of a threaded web worker
+# The engine needs about 1 KB of stack per level of a query's structure; 256 MiB (address space: only what a query
+# uses is ever touched) holds the deepest queries we could write within the default size limit.
+QUERY_STACK_BYTES = 256 * 1024 * 1024
+# Queries compute at a lower CPU priority than the web workers: while they run, pages, downloads and cached
+# answers keep their speed (a slow query takes what the CPU has left, and is stopped at its time limit anyway).
+QUERY_NICENESS = 10
+# How long a worker whose pipe closed may take to finish exiting, so that its exit status (the reason) is known.
+EXIT_GRACE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -118,8 +139,24 @@ def _too_large(limit: int) -> ResultTooLarge:
     )
 
 
-def _work(connection: Connection, store_path: str, max_result_bytes: int) -> None:
-    """A worker: open the store, then answer evaluations until the pipe closes."""
+def _work(connection: Connection, store_path: str, max_result_bytes: int, max_memory_bytes: int) -> None:
+    """A worker: sandbox itself, open the store, then answer evaluations until the pipe closes."""
+    refused = sandbox.isolate_network()  # first: the kernel wants a process without threads for this
+    if refused:
+        print(
+            f"mlcloudkg query worker: no network isolation ({refused}); the guard alone refuses SERVICE",
+            file=sys.stderr,
+        )
+    sandbox.limit_memory(max_memory_bytes + QUERY_STACK_BYTES)
+    os.nice(QUERY_NICENESS)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server stops us
+    threading.stack_size(QUERY_STACK_BYTES)
+    worker = threading.Thread(target=_answer, args=(connection, store_path, max_result_bytes), name="query")
+    worker.start()
+    worker.join()
+
+
+def _answer(connection: Connection, store_path: str, max_result_bytes: int) -> None:
     import pyoxigraph as ox
 
     store = ox.Store.read_only(store_path)
@@ -143,6 +180,8 @@ def _work(connection: Connection, store_path: str, max_result_bytes: int) -> Non
             connection.send(("ok", body, time.perf_counter() - started))
         except _ResultTooLarge:
             connection.send(("too large", max_result_bytes, 0.0))
+        except MemoryError:
+            connection.send(("out of memory", None, 0.0))
         except SyntaxError as error:
             connection.send(("syntax", str(error), 0.0))
         except Exception as error:  # the engine's own errors (type errors in functions, ...) reach the client
@@ -150,30 +189,76 @@ def _work(connection: Connection, store_path: str, max_result_bytes: int) -> Non
 
 
 class _Worker:
-    def __init__(self, store_path: Path, max_result_bytes: int) -> None:
+    def __init__(self, store_path: Path, max_result_bytes: int, max_memory_bytes: int) -> None:
         self.connection, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_work, args=(child, str(store_path), max_result_bytes), daemon=True)
+        self.process = _CONTEXT.Process(
+            target=_work, args=(child, str(store_path), max_result_bytes, max_memory_bytes), daemon=True
+        )
         self.process.start()
         child.close()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 0.0) -> None:
+        """Stop the process (after `grace` seconds for one that is already exiting on its own)."""
+        self.process.join(timeout=grace)
         with contextlib.suppress(Exception):
             self.process.kill()
         with contextlib.suppress(Exception):
             self.connection.close()
         self.process.join(timeout=5)
 
+    @property
+    def ran_out_of_memory(self) -> bool:
+        """The engine aborts when an allocation fails: at the memory cap, that is what SIGABRT means."""
+        return self.process.exitcode == -signal.SIGABRT
+
+
+class Admission:
+    """How many requests of a web worker may be busy with queries at once: running one, or waiting for a free
+    worker or for the answer of an identical query. Each holds a request thread; a request waits a moment for a
+    slot (a burst of queries on a cold cache passes), then is turned away (503), so that slow queries in numbers
+    never take every thread from pages, downloads and cached answers."""
+
+    def __init__(self, slots: int, patience: float = 2.0) -> None:
+        self.slots = slots
+        self.patience = patience
+        self._free = threading.BoundedSemaphore(slots)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot for the block; raise EngineBusy (503) if none comes free within `patience` seconds."""
+        if not self._free.acquire(timeout=self.patience):
+            raise EngineBusy(
+                f"all {self.slots} query slots of this worker stayed taken for {self.patience:g} s "
+                "(queries running or waiting)",
+                "retry in a few seconds, or run a cheaper query",
+            )
+        try:
+            yield
+        finally:
+            self._free.release()
+
 
 class Evaluators:
     """A fixed number of worker processes over one build's store, shared by the threads of a web worker."""
 
     def __init__(
-        self, store_path: Path, count: int, timeout: float, max_result_bytes: int, queue_timeout: float = 10.0
+        self,
+        store_path: Path,
+        count: int,
+        *,
+        timeout: float,
+        max_result_bytes: int,
+        max_memory_bytes: int,
+        max_waiting: int,
     ) -> None:
         self.store_path = store_path
         self.timeout = timeout
         self.max_result_bytes = max_result_bytes
-        self.queue_timeout = queue_timeout
+        self.max_memory_bytes = max_memory_bytes
+        # A query waits for a free worker at most as long as it may run: under a flood of slow queries, every
+        # answer (a result, or 503) comes within twice the time limit.
+        self.queue_timeout = timeout
+        self.admission = Admission(count + max_waiting)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
         self._all: set[_Worker] = set()
@@ -183,16 +268,16 @@ class Evaluators:
             self._add()
 
     def _add(self) -> None:
-        worker = _Worker(self.store_path, self.max_result_bytes)
+        worker = _Worker(self.store_path, self.max_result_bytes, self.max_memory_bytes)
         with self._lock:
             self._all.add(worker)
         self._idle.put(worker)
 
-    def _retire(self, worker: _Worker) -> None:
+    def _retire(self, worker: _Worker, grace: float = 0.0) -> None:
         """Kill a worker (timed out or crashed) and start its replacement in the background."""
         with self._lock:
             self._all.discard(worker)
-        worker.stop()
+        worker.stop(grace)
         if not self._closed:
             replacement = threading.Thread(target=self._add, daemon=True)
             with self._lock:
@@ -200,6 +285,8 @@ class Evaluators:
             replacement.start()
 
     def evaluate(self, evaluation: Evaluation) -> Answer:
+        """Run one query on a free worker (waiting for one at most `queue_timeout`); callers hold an admission
+        slot (see Admission) while they wait for it."""
         try:
             worker = self._idle.get(timeout=self.queue_timeout)
         except queue.Empty:
@@ -216,7 +303,9 @@ class Evaluators:
                 )
             status, payload, seconds = worker.connection.recv()
         except (EOFError, OSError, BrokenPipeError):
-            self._retire(worker)
+            self._retire(worker, grace=EXIT_GRACE_SECONDS)
+            if worker.ran_out_of_memory:
+                raise self._out_of_memory() from None
             raise EvaluationFailed(
                 "the query engine stopped while evaluating this query; the service is still up", "a different query"
             ) from None
@@ -225,12 +314,21 @@ class Evaluators:
             return Answer(payload, evaluation.media_type, seconds)
         if status == "too large":
             raise _too_large(payload)
+        if status == "out of memory":
+            raise self._out_of_memory()
         if status == "syntax":
             raise QueryRejected(
                 f"SPARQL syntax error: {_short_syntax_error(payload)}",
                 "SPARQL 1.1 query syntax, https://www.w3.org/TR/sparql11-query/",
             )
         raise QueryRejected(f"the query could not be evaluated: {payload}", "a valid SPARQL 1.1 query")
+
+    def _out_of_memory(self) -> QueryOutOfMemory:
+        return QueryOutOfMemory(
+            f"the query needed more than the {self.max_memory_bytes / 1e6:,.0f} MB of memory a query may use "
+            "and was stopped",
+            "queries that build smaller intermediate results: fewer or shorter strings, fewer joined rows",
+        )
 
     def close(self) -> None:
         self._closed = True

@@ -1,8 +1,12 @@
 """What a query may do here: read our graphs, nothing else.
 
 Checks the text before the engine sees it: size, encoding, nesting, query form, no update, no SERVICE, no FROM /
-FROM NAMED outside our graphs. It works on tokens after SPARQL's \\u escape processing (see sparql_text), so
-neither strings, comments, IRIs nor escapes (`\\u0053ERVICE`, `<\\u0066ile:...>`) hide a keyword or an IRI.
+FROM NAMED outside our graphs. It works on tokens, so neither strings, comments nor IRIs hide a keyword, and it
+reads the text both as the engine does and as the SPARQL spec does (\\u escapes replaced everywhere first, see
+sparql_text): a query is refused if either reading shows what is not allowed. One reading alone can be fooled:
+with escapes replaced first, `BIND("\\u0022" AS ?x) SERVICE <...> {...}` and a comment holding three quotes reads
+as one long string hiding SERVICE, while the engine runs the SERVICE; and `\\u0053ERVICE` is SERVICE only if
+escapes are replaced first.
 """
 
 from __future__ import annotations
@@ -52,25 +56,18 @@ def check_query(raw: bytes | str, known_graphs: frozenset[str], limits: Limits) 
             raise QueryRejected(f"the query is not UTF-8 (byte {error.start})", "UTF-8 text") from None
     if not raw.strip():
         raise QueryRejected("the query is empty", "a SPARQL 1.1 query, e.g. SELECT * WHERE { ?s ?p ?o } LIMIT 10")
-    text = unescape_codepoints(raw)
-    found = [t for t in tokens(text) if t.kind is not Kind.COMMENT]
-    _check_nesting(found, limits.max_nesting)
-    keywords = {t.word for t in found if t.kind is Kind.KEYWORD}
-    updates = sorted(keywords & UPDATE_KEYWORDS)
-    if updates:
-        raise QueryRejected(f"SPARQL Update ({updates[0]}) is not accepted", READ_ONLY, status=403, title="Forbidden")
-    if "SERVICE" in keywords:
-        raise QueryRejected(
-            "SERVICE (federated query) is not allowed: this endpoint never makes outbound requests",
-            "queries over this endpoint's own graphs",
-            status=403,
-            title="Forbidden",
-        )
-    form = next((t.word for t in found if t.kind is Kind.KEYWORD and t.word in QUERY_FORMS), None)
+    as_engine_reads, as_spec_reads = (
+        [t for t in tokens(text) if t.kind is not Kind.COMMENT] for text in (raw, unescape_codepoints(raw))
+    )
+    for found in (as_engine_reads, as_spec_reads):
+        _check_nesting(found, limits.max_nesting)
+        _refuse_writes_and_service({t.word for t in found if t.kind is Kind.KEYWORD})
+    form = next((t.word for t in as_engine_reads if t.kind is Kind.KEYWORD and t.word in QUERY_FORMS), None)
     if form is None:
         raise QueryRejected("this is not a SPARQL query", READ_ONLY)
-    from_graphs, from_named = _dataset_clauses(found)
-    foreign = [iri for iri in (*from_graphs, *from_named) if iri not in known_graphs]
+    from_graphs, from_named = _dataset_clauses(as_engine_reads)
+    spec_graphs, spec_named = _dataset_clauses(as_spec_reads)
+    foreign = [iri for iri in (*from_graphs, *from_named, *spec_graphs, *spec_named) if iri not in known_graphs]
     if foreign:
         raise QueryRejected(
             f"FROM <{foreign[0]}> names a graph this endpoint does not have",
@@ -82,9 +79,28 @@ def check_query(raw: bytes | str, known_graphs: frozenset[str], limits: Limits) 
     return CheckedQuery(raw, form, tuple(from_graphs), tuple(from_named))
 
 
+def _refuse_writes_and_service(keywords: set[str]) -> None:
+    updates = sorted(keywords & UPDATE_KEYWORDS)
+    if updates:
+        raise QueryRejected(f"SPARQL Update ({updates[0]}) is not accepted", READ_ONLY, status=403, title="Forbidden")
+    if "SERVICE" in keywords:
+        raise QueryRejected(
+            "SERVICE (federated query) is not allowed: this endpoint never makes outbound requests",
+            "queries over this endpoint's own graphs",
+            status=403,
+            title="Forbidden",
+        )
+
+
 def _check_nesting(found: list[Token], limit: int) -> None:
+    """Refuse deep nesting: the engine's parser recurses on it, and a deep enough query overflows its stack. Brackets
+    nest, and so does a chain of `!` (each negates the next), which needs no brackets at all."""
     depth = 0
+    negations = 0
     for token in found:
+        negations = negations + 1 if token.kind is Kind.PUNCTUATION and token.text == "!" else 0
+        if negations > limit:
+            raise QueryRejected(f"the query chains more than {limit} ! (negations)", f"at most {limit} in a row")
         if token.kind is Kind.PUNCTUATION and token.text in "{([":
             depth += 1
             if depth > limit:
@@ -107,11 +123,11 @@ def _dataset_clauses(found: list[Token]) -> tuple[list[str], list[str]]:
         token = found[index]
         following = found[index + 1] if index + 1 < len(found) else None
         if token.kind is Kind.KEYWORD and token.word == "BASE" and following and following.kind is Kind.IRI:
-            base = urljoin(base, following.text[1:-1])
+            base = urljoin(base, _iri_text(following))
         elif token.kind is Kind.KEYWORD and token.word == "PREFIX" and index + 2 < len(found):
             name, iri = found[index + 1], found[index + 2]
             if name.kind is Kind.PREFIXED_NAME and iri.kind is Kind.IRI:
-                prefixes[name.text.rstrip(":")] = urljoin(base, iri.text[1:-1])
+                prefixes[name.text.rstrip(":")] = urljoin(base, _iri_text(iri))
         elif token.kind is Kind.KEYWORD and token.word == "FROM" and following:
             named = following.kind is Kind.KEYWORD and following.word == "NAMED"
             target = found[index + 2] if named and index + 2 < len(found) else following
@@ -122,8 +138,13 @@ def _dataset_clauses(found: list[Token]) -> tuple[list[str], list[str]]:
 
 def _resolve(token: Token, base: str, prefixes: dict[str, str]) -> str:
     if token.kind is Kind.IRI:
-        return urljoin(base, token.text[1:-1]) if base else token.text[1:-1]
+        return urljoin(base, _iri_text(token)) if base else _iri_text(token)
     if token.kind is Kind.PREFIXED_NAME:
         prefix, _, local = token.text.partition(":")
         return prefixes.get(prefix, f"{prefix}:") + re.sub(r"\\(.)", r"\1", local)
     return token.text
+
+
+def _iri_text(token: Token) -> str:
+    """The IRI between the brackets, with its \\u escapes decoded as the engine decodes them."""
+    return unescape_codepoints(token.text[1:-1])

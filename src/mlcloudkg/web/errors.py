@@ -11,7 +11,7 @@ import logging
 from http import HTTPStatus
 
 from flask import Flask, Response, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from mlcloudkg.errors import InvalidParameter, MlcloudkgError, QueryTimeout, RequestError
 from mlcloudkg.web import metrics
@@ -79,13 +79,27 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         metrics.errors.labels(f"http {error.code}").inc()
-        accepted = ""
-        if error.code == 413:
-            accepted = "a smaller request"
-        response = problem(error.code or 500, error.name, error.description or error.name, accepted)
+        detail, accepted = error.description or error.name, ""
+        if error.code == 413:  # the body is longer than MAX_CONTENT_LENGTH; a chunked body has no Content-Length
+            size = f"{request.content_length:,} bytes long" if request.content_length else "too long"
+            detail = f"the request body is {size}"
+            accepted = f"a body of at most {app.config['MAX_CONTENT_LENGTH']:,} bytes"
+        response = problem(error.code or 500, error.name, detail, accepted)
         if error.code == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
         return response
+
+    @app.errorhandler(ClientDisconnected)
+    def body_cut_short(error: ClientDisconnected) -> Response:
+        metrics.errors.labels("body cut short").inc()
+        announced = f"the {request.content_length:,} bytes" if request.content_length else "all of the body"
+        return problem(
+            400,
+            "Bad Request",
+            f"the request body stopped before {announced} its Content-Length announced "
+            "(the client disconnected or stayed silent too long)",
+            "a body as long as its Content-Length, sent without long pauses",
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

@@ -11,7 +11,7 @@ from flask import Request, Response, request
 
 from mlcloudkg.endpoint.executor import Answer
 from mlcloudkg.endpoint.formats import Format, Kind, by_media_type, by_short_name, formats_of
-from mlcloudkg.errors import NotAcceptable
+from mlcloudkg.errors import NotAcceptable, RequestError
 
 SHORT_NAME_PARAMETERS = ("format", "output", "results")  # what SPARQLWrapper and Fuseki clients send
 HTML = "text/html"
@@ -33,19 +33,29 @@ def negotiate(offers: Sequence[str], current: Request | None = None) -> str:
 
 def result_format(kind: Kind, parameters: dict[str, list[str]], current: Request | None = None) -> Format:
     """The format of a SPARQL answer: a `format`/`output`/`results` short name among the request's protocol
-    parameters if given, else by Accept."""
+    parameters if given (those given must agree), else by Accept."""
     current = current or request
+    asked: dict[Format, str] = {}
     for parameter in SHORT_NAME_PARAMETERS:
+        # Only the first value counts: SPARQLWrapper repeats a parameter with its media types as a fallback.
         name = next(iter(parameters.get(parameter, [])), "")
-        if name:
-            chosen = by_short_name(kind, name)
-            if chosen is None:
-                names = sorted({n for f in formats_of(kind) for n in f.short_names})
-                raise NotAcceptable(
-                    f"{parameter}={name!r} is not a format for this query's results",
-                    f"{parameter}= one of {', '.join(names)}, or a media type",
-                )
-            return chosen
+        if not name:
+            continue
+        chosen = by_short_name(kind, name)
+        if chosen is None:
+            names = sorted({n for f in formats_of(kind) for n in f.short_names})
+            raise NotAcceptable(
+                f"{parameter}={name!r} is not a format for this query's results",
+                f"{parameter}= one of {', '.join(names)}, or a media type",
+            )
+        asked.setdefault(chosen, f"{parameter}={name}")
+    if len(asked) > 1:
+        raise RequestError(
+            f"the request asks for {len(asked)} different formats: {' and '.join(asked.values())}",
+            "format=, output= and results= naming the same format (or only one of them)",
+        )
+    if asked:
+        return next(iter(asked))
     offers = [f.media_type for f in formats_of(kind)] + [a for f in formats_of(kind) for a in f.aliases]
     chosen = by_media_type(kind, negotiate(offers, current))
     assert chosen is not None

@@ -2,7 +2,8 @@
 
 A request takes one `Served` snapshot and uses it to the end, so it never sees half of an old build and half of a
 new one. A new build is picked up within `reload_seconds`; the old snapshot's workers stop after a grace period.
-If the new build cannot be opened, the service keeps serving the last good one and says so on /healthz.
+If the new build cannot be opened, or the sources do not build (see rebuild.py), the service keeps serving the last
+good one and says so on /healthz.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ from mlcloudkg.endpoint.cache import ResultCache
 from mlcloudkg.endpoint.executor import Answer, Evaluation, Evaluators, answer_here
 from mlcloudkg.endpoint.guard import Limits
 from mlcloudkg.errors import MlcloudkgError
+from mlcloudkg.rebuild import BuildStatus
 from mlcloudkg.store import GraphStore
 from mlcloudkg.web import metrics
 
@@ -70,34 +73,31 @@ class Served:
         snapshot = view.store.default_graph
         if snapshot is not None:
             return self.answer(replace(evaluation, default_graphs=(snapshot.value,), named_graphs=None))
-        key = (self.version, view.version, evaluation)
-        answer = self.cache.get(key)
-        if answer is not None:
-            return answer, "hit"
-        answer = answer_here(view.store.evaluate, evaluation, self.evaluators.max_result_bytes)
-        self.cache.put(key, answer)
-        return answer, "miss"
+        limit = self.evaluators.max_result_bytes
+        return self._cached(
+            (self.version, view.version, evaluation), lambda: answer_here(view.store.evaluate, evaluation, limit)
+        )
 
     def answer(self, evaluation: Evaluation) -> tuple[Answer, str]:
-        """The answer to a query from the result cache ("hit"), else from the query workers ("miss"): time limit,
-        result-size limit and crash isolation included. Every query a client writes (/sparql) or names
-        (/api/queries/<name>) goes here."""
-        key = (self.version, evaluation)
-        answer = self.cache.get(key)
-        if answer is not None:
-            metrics.cache_results.labels("hit").inc()
-            return answer, "hit"
-        answer = self.evaluators.evaluate(evaluation)
-        self.cache.put(key, answer)
-        metrics.cache_results.labels("miss").inc()
-        return answer, "miss"
+        """The answer to a query from the result cache ("hit"), from an identical query being evaluated now
+        ("shared"), else from the query workers ("miss"): time limit, result-size and memory limits and crash
+        isolation included. Every query a client writes (/sparql) or names (/api/queries/<name>) goes here."""
+        return self._cached((self.version, evaluation), lambda: self.evaluators.evaluate(evaluation))
+
+    def _cached(self, key: Hashable, compute: Callable[[], Answer]) -> tuple[Answer, str]:
+        # A query slot per evaluation: slow queries cannot take every thread (see endpoint/cache.py).
+        answer, outcome = self.cache.get_or_compute(key, compute, self.evaluators.admission)
+        metrics.cache_results.labels(outcome).inc()
+        return answer, outcome
 
 
 class LiveDataset:
     """Gives each request the build currently served, and watches build/current for a newer one."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, build_status: BuildStatus | None = None) -> None:
+        """Serve the current build; `build_status` (from `serve`) tells of rebuilds that failed."""
         self.settings = settings
+        self.build_status = build_status
         self.limits = Limits(settings.max_query_bytes, settings.max_nesting)
         self.reload_error: str | None = None
         self._lock = threading.Lock()
@@ -130,7 +130,9 @@ class LiveDataset:
                 return
             old, self._served, self.reload_error = self._served, fresh, None
             log.info("now serving build %s", fresh.version)
-            threading.Timer(RETIRE_AFTER_SECONDS, old.evaluators.close).start()
+            retire = threading.Timer(RETIRE_AFTER_SECONDS, old.evaluators.close)
+            retire.daemon = True  # a pending retirement must not hold up shutdown (SIGTERM waited 30 s for it)
+            retire.start()
         finally:
             self._lock.release()
 
@@ -138,10 +140,28 @@ class LiveDataset:
         store = GraphStore.open(build)
         kg = KnowledgeGraph(store, self.settings)
         evaluators = Evaluators(
-            build.store_path, self.settings.evaluators, self.settings.query_timeout, self.settings.max_result_bytes
+            build.store_path,
+            self.settings.evaluators,
+            timeout=self.settings.query_timeout,
+            max_result_bytes=self.settings.max_result_bytes,
+            max_memory_bytes=self.settings.max_query_memory_bytes,
+            max_waiting=self.settings.max_waiting_queries,
         )
         graphs = frozenset(g.value for g in store.store.named_graphs() if hasattr(g, "value"))
         return Served(build, kg, evaluators, ResultCache(self.settings.cache_bytes), graphs)
+
+    def problems(self) -> list[str]:
+        """What is wrong with what this worker serves, for /healthz: empty when it serves the sources as they are."""
+        found = []
+        attempt = self.build_status.last() if self.build_status else None
+        if attempt is not None and attempt.failure:
+            found.append(
+                f"the sources changed but do not build: {attempt.failure} — "
+                f"still serving the last good build {self._served.version}"
+            )
+        if self.reload_error:
+            found.append(self.reload_error)
+        return found
 
     def close(self) -> None:
         self._served.evaluators.close()

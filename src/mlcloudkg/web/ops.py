@@ -18,9 +18,7 @@ def healthz() -> Response:
     live = current_app.extensions["mlcloudkg"]
     served = live.current()
     manifest = served.build.manifest
-    problems = []
-    if live.reload_error:
-        problems.append(live.reload_error)
+    problems = live.problems() + ([metrics.problem] if metrics.problem else [])
     try:
         stale = sources_digest(live.settings) != served.version
     except OSError:

@@ -9,6 +9,7 @@ import time
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, redirect, request
+from werkzeug.exceptions import HTTPException
 
 from mlcloudkg.endpoint.executor import Evaluation
 from mlcloudkg.endpoint.formats import Kind
@@ -77,11 +78,11 @@ def _protocol_request() -> tuple[bytes | str | None, dict[str, list[str]]]:
         raise QueryRejected(
             "SPARQL Update is not accepted: this endpoint is read-only", "query=... only", status=403, title="Forbidden"
         )
-    if request.method == "GET":
+    if request.method in {"GET", "HEAD"}:  # HEAD: the headers GET would send (Flask routes it here)
         return _single_query(url_parameters), url_parameters
     content_type = (request.mimetype or "").lower()
     if content_type == FORM:
-        body = _parse(request.get_data(cache=False), "the form body")
+        body = _parse(_body(), "the form body")
         if "update" in body:
             raise QueryRejected(
                 "SPARQL Update is not accepted: this endpoint is read-only",
@@ -102,12 +103,25 @@ def _protocol_request() -> tuple[bytes | str | None, dict[str, list[str]]]:
         charset = request.mimetype_params.get("charset", "utf-8").lower()
         if charset not in {"utf-8", "utf8"}:
             raise QueryRejected(f"the query's charset is {charset}", "UTF-8")
-        return request.get_data(cache=False), url_parameters
+        return _body(), url_parameters
     if content_type == UPDATE_TYPE:
         raise QueryRejected(
             "SPARQL Update is not accepted: this endpoint is read-only", ACCEPTED_POSTS, status=403, title="Forbidden"
         )
     raise QueryRejected(f"POST with Content-Type {content_type or 'missing'!r}", ACCEPTED_POSTS)
+
+
+def _body() -> bytes:
+    """The request body; one the WSGI server cannot decode (a malformed chunked encoding) is the client's error."""
+    try:
+        return request.get_data(cache=False)
+    except HTTPException:  # too large (413), cut short (400): answered as such
+        raise
+    except Exception as error:  # the server's own error type, e.g. gunicorn's InvalidChunkSize
+        raise QueryRejected(
+            f"the request body could not be read ({type(error).__name__})",
+            "a body sent whole or in well-formed chunks (Transfer-Encoding: chunked)",
+        ) from None
 
 
 def _parse(raw: bytes, where: str) -> dict[str, list[str]]:

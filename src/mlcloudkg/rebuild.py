@@ -1,0 +1,132 @@
+"""`serve` keeps the graph in step with its sources: a watcher process rebuilds it when they change.
+
+Edit a data file while `make run` serves, and the service serves the new graph a few seconds later. A build that
+fails never replaces the good one (build.py moves build/current only after a complete build): the service keeps
+serving the last good build and /healthz says "degraded", with the reason, until a build succeeds.
+
+The outcome of the last build travels from the watcher to the web workers in shared memory, not in a file, so
+that it is reported even when the disk is full or the build directory read-only.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mlcloudkg.build import build
+from mlcloudkg.config import Settings
+from mlcloudkg.errors import MlcloudkgError
+from mlcloudkg.sources import sources_digest
+
+log = logging.getLogger(__name__)
+_CONTEXT = multiprocessing.get_context("spawn")  # the watcher starts before gunicorn forks its workers
+STATUS_BYTES = 16_384
+MAX_REASON_CHARS = 2_000
+BUILD_NICENESS = 10  # a rebuild takes what CPU the service leaves: requests keep their speed meanwhile
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One build of the sources: which sources (their digest), when, and why it failed (None: it succeeded)."""
+
+    digest: str
+    at: float
+    failure: str | None
+
+
+class BuildStatus:
+    """The last build attempt, written by the watcher (or serve at start) and read by every web worker."""
+
+    def __init__(self) -> None:
+        self._shared: Any = _CONTEXT.Array("c", STATUS_BYTES)
+
+    def record(self, attempt: Attempt) -> None:
+        failure = attempt.failure if attempt.failure is None else attempt.failure[:MAX_REASON_CHARS]
+        data = json.dumps({"digest": attempt.digest, "at": attempt.at, "failure": failure}).encode()
+        with self._shared.get_lock():
+            self._shared.raw = data.ljust(STATUS_BYTES, b"\0")
+
+    def last(self) -> Attempt | None:
+        """The last attempt, or None if there was none (or the writer died while writing: never block a reader)."""
+        lock = self._shared.get_lock()
+        if not lock.acquire(timeout=1):
+            return None
+        try:
+            data = self._shared.raw.rstrip(b"\0")
+        finally:
+            lock.release()
+        return Attempt(**json.loads(data)) if data else None
+
+
+def attempt_build(settings: Settings) -> Attempt:
+    """Build the sources as they are now; a failure of any kind is recorded, never raised."""
+    digest = _digest_or_none(settings) or "unreadable"
+    try:
+        outcome = build(settings)
+    except Exception as error:  # a bug in a step must not stop the service either
+        log.error("the sources do not build; still serving the last good build", exc_info=True)
+        return Attempt(digest, time.time(), describe_failure(error, settings))
+    return Attempt(outcome.build.digest, time.time(), None)
+
+
+def describe_failure(error: BaseException, settings: Settings) -> str:
+    """Why a build failed, fit for /healthz (public): our errors say what and where (file:line, relative to the
+    project); a file-system error says what went wrong without its path; anything else names only its kind."""
+    if isinstance(error, MlcloudkgError):
+        return str(error).replace(f"{settings.root}/", "")
+    if isinstance(error, OSError):
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        if error.errno in {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}:
+            return f"the new build could not be written: {reason} (the disk is full?)"
+        if error.errno in {errno.EROFS, errno.EACCES, errno.EPERM}:
+            return f"the new build could not be written: {reason} (the build directory is read-only?)"
+        return f"the new build could not be read or written: {reason}"
+    return f"the build failed unexpectedly ({type(error).__name__}); the server log has the details"
+
+
+def start_watcher(settings: Settings, status: BuildStatus, attempted: str | None) -> multiprocessing.Process:
+    """Start the watcher process; it stops with the server (it is a daemon, and checks that its parent lives)."""
+    watcher = _CONTEXT.Process(
+        target=watch, args=(settings, status, attempted, os.getpid()), name="mlcloudkg-watcher", daemon=True
+    )
+    watcher.start()
+    return watcher
+
+
+def watch(settings: Settings, status: BuildStatus, attempted: str | None, parent: int) -> None:
+    """Every `reload_seconds`, look at the sources; once a change has settled (the same digest twice in a row: an
+    editor may still be writing), build it. A digest already tried is not tried again until the sources change."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: the server stops us
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.nice(BUILD_NICENESS)  # exit through `finally`: a build cleans its staging
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [watcher] %(message)s")
+    seen = attempted
+    while os.getppid() == parent:
+        time.sleep(settings.reload_seconds)
+        digest = _digest_or_none(settings)
+        if digest is None or digest == attempted:
+            continue
+        if digest != seen:
+            seen = digest
+            continue
+        log.info("the sources changed (%s): building", digest)
+        outcome = attempt_build(settings)
+        attempted = digest
+        status.record(outcome)
+        if outcome.failure is None:
+            log.info("built %s; the web workers pick it up within %g s", outcome.digest, settings.reload_seconds)
+
+
+def _digest_or_none(settings: Settings) -> str | None:
+    try:
+        return sources_digest(settings)
+    except OSError:  # a file is being replaced right now; look again next time
+        return None

@@ -1,0 +1,100 @@
+"""`serve` rebuilds when the sources change: a build that fails (a data file, the reasoner) keeps the last good
+build in service and /healthz says why; a good build is swapped in atomically, and no request sees half of one."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from mlcloudkg.config import Settings
+
+from ..conftest import LiveServer
+from .conftest import Article, deepnote, health, serve_copy, settled_health
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def copy(project_copy: Callable[[], Settings]) -> Iterator[tuple[Settings, LiveServer]]:
+    settings = project_copy()
+    server = serve_copy(settings)
+    yield settings, server
+    server.stop()
+
+
+def is_ok(serving: str) -> Callable[[dict], bool]:
+    return lambda h: h["status"] == "ok" and h["serving"]["build"] == serving
+
+
+def test_a_broken_data_file_keeps_the_last_good_build_and_says_why(copy: tuple[Settings, LiveServer]) -> None:
+    settings, server = copy
+    good = health(server)["serving"]["build"]
+    article = Article(settings)
+    article.break_syntax()
+    degraded = settled_health(server, lambda h: h["status"] == "degraded")
+    assert degraded["serving"]["build"] == good
+    (problem,) = degraded["problems"]
+    assert "the sources changed but do not build: data/article-colab-vs-gradient-2020-12-17.trig:" in problem
+    assert "syntax error" in problem and f"still serving the last good build {good}" in problem
+    assert deepnote(server)[1] == "Deepnote"
+
+    article.name_deepnote("Deepnote Inc.")
+    mended = settled_health(server, lambda h: h["status"] == "ok" and h["serving"]["build"] != good)
+    assert mended["problems"] == [] and not mended["sources_changed_since_build"]
+    assert deepnote(server)[1] == "Deepnote Inc."
+
+
+def test_a_failing_reasoner_keeps_the_last_good_build_and_says_why(copy: tuple[Settings, LiveServer]) -> None:
+    settings, server = copy
+    good = health(server)["serving"]["build"]
+    ontology = settings.ontology_dir / "mlcloud.ttl"
+    original = ontology.read_text()
+    # Equivalence of two named classes: valid OWL, but a rule the reasoner refuses to compile.
+    ontology.write_text(original + "\nmlc:Plan owl:equivalentClass mlc:Offering .\n")
+    degraded = settled_health(server, lambda h: h["status"] == "degraded")
+    assert degraded["serving"]["build"] == good
+    assert "owl:equivalentClass" in degraded["problems"][0]
+    assert deepnote(server)[1] == "Deepnote"
+
+    ontology.write_text(original)  # back to the sources of the build being served: it is reused
+    settled_health(server, is_ok(good))
+
+
+def test_no_request_sees_half_a_build_while_builds_are_swapped(copy: tuple[Settings, LiveServer]) -> None:
+    settings, server = copy
+    article = Article(settings)
+    first = health(server)["serving"]["build"]
+    triples, _ = deepnote(server)
+    article.name_deepnote("Deepnote Inc.")
+    second = settled_health(server, lambda h: h["status"] == "ok" and h["serving"]["build"] != first)["serving"]
+    allowed = {(triples, "Deepnote"), (triples, "Deepnote Inc.")}  # renaming keeps the number of triples
+    assert deepnote(server) == (triples, "Deepnote Inc.")
+
+    answers: list[tuple[int, str]] = []
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(deepnote(server))
+            except BaseException as error:  # any failure fails the test
+                failures.append(error)
+
+    clients = [threading.Thread(target=ask) for _ in range(4)]
+    for client in clients:
+        client.start()
+    try:
+        for name, build in [("Deepnote", first), ("Deepnote Inc.", second["build"])] * 2:
+            article.name_deepnote(name)
+            settled_health(server, is_ok(build))
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(timeout=30)
+    assert failures == []
+    assert len(answers) > 20
+    assert set(answers) <= allowed
+    assert set(answers) == allowed  # both builds were seen
