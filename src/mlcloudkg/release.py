@@ -49,6 +49,7 @@ SELECT ?file ?title ?type ?bytes ?sha256 WHERE {{ GRAPH <{PROVENANCE.value}> {{
   ?file dcterms:title ?title ; dcat:mediaType ?type ; dcat:byteSize ?bytes ; spdx:checksum/spdx:checksumValue ?sha256
 }} }} ORDER BY ?file"""
 )
+GRAPH_SIZES_QUERY = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Release:
     now: date  # the date of the latest known state
     default_triples: int  # statements in the default graph
     snapshots: tuple[str, ...]  # the dates (YYYY-MM-DD) of the stored snapshots
+    graph_sizes: dict[str, int]  # named graph IRI -> statements it holds
     downloads: dict[str, dict[str, Any]]  # filename -> title, media_type, bytes, sha256 (as in the manifest)
 
     @classmethod
@@ -71,6 +73,7 @@ class Release:
             now=date.fromisoformat(manifest["now"]),
             default_triples=int(manifest["graphs"]["default"]),
             snapshots=tuple(manifest.get("snapshots", [])),
+            graph_sizes={name: int(size) for name, size in manifest["graphs"].items() if name != "default"},
             downloads=dict(manifest["downloads"]),
         )
 
@@ -113,6 +116,20 @@ def _record(release: Release, issued: str, default_triples: int | None) -> list[
     return [ox.Triple(s, _iri(p), o if not isinstance(o, str) else _iri(o)) for s, p, o in triples]
 
 
+def without_publish_record(quads: list[ox.Quad]) -> list[ox.Quad]:
+    """A graph's statements less the publish record (the dataset, its distributions and their blank nodes): what
+    the build itself held, so that files written from a store are the build's own, byte for byte."""
+    recorded = {ox.NamedNode(DATASET_IRI)} | {q.subject for q in quads if q.subject.value.startswith(DOWNLOAD)}
+    recorded |= {q.object for q in quads if q.subject in recorded and isinstance(q.object, ox.BlankNode)}
+    return [q for q in quads if q.subject not in recorded]
+
+
+def published_version(store: SparqlStore) -> str | None:
+    """The version a store's publish record names (one cheap query, for replicas checking for a new one)."""
+    rows = store.select(VERSION_QUERY)
+    return str(rows[0]["version"]) if len(rows) == 1 else None
+
+
 def read_release(store: SparqlStore) -> Release:
     """The release a store holds, from its publish record; raises NotPublished when it has none (or several)."""
     rows = store.select(VERSION_QUERY)
@@ -143,6 +160,7 @@ def read_release(store: SparqlStore) -> Release:
         now=row["now"] if isinstance(row["now"], date) else date.fromisoformat(str(row["now"])),
         default_triples=int(row["triples"]),
         snapshots=tuple(day.isoformat() for day in store.snapshot_dates()),
+        graph_sizes={str(found["g"]): int(found["n"]) for found in store.select(GRAPH_SIZES_QUERY)},
         downloads=downloads,
     )
 

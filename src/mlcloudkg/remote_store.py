@@ -21,6 +21,7 @@ from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from mlcloudkg import __version__
+from mlcloudkg.config import Settings, authorization_header
 from mlcloudkg.dataset import INFERRED
 from mlcloudkg.errors import ConfigurationError, QueryRejected, ResultTooLarge, StoreTimeout, StoreUnavailable
 from mlcloudkg.skolem import GENID, deskolemized, deskolemized_triple, skolemized
@@ -29,6 +30,12 @@ from mlcloudkg.store import SYNTAX, QueryResult, SparqlStore, Term
 CHUNK_BYTES = 1 << 16
 # What Oxigraph's server writes at the end of an answer it stopped at its own time limit (with status 200).
 CANCELLED = b"operation has been cancelled"
+
+
+def remote_store(settings: Settings, version: str | None = None) -> RemoteStore:
+    """The store of the `store` setting, with its credentials and the query time limit."""
+    authorization = authorization_header(settings.store_auth, "the store_auth setting (MLCLOUDKG_STORE_AUTH)")
+    return RemoteStore(settings.store, timeout=settings.query_timeout, version=version, authorization=authorization)
 
 
 class RemoteStore(SparqlStore):

@@ -69,6 +69,7 @@ class QueryEngine(Protocol):
     own errors (RequestError) for what goes wrong."""
 
     max_result_bytes: int
+    admission: Admission  # the query slots of a web worker: held while a query runs or waits
 
     def evaluate(self, evaluation: Evaluation) -> Answer:
         """The answer, serialised in `evaluation.media_type`."""

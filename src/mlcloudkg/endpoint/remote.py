@@ -4,7 +4,7 @@ clients get the same formats, limits and errors as from the local build. The que
 
 from __future__ import annotations
 
-from mlcloudkg.endpoint.executor import Answer, Evaluation, answer_here
+from mlcloudkg.endpoint.executor import Admission, Answer, Evaluation, answer_here
 from mlcloudkg.remote_store import RemoteStore
 
 # The store's answer (SPARQL JSON, Turtle) may be several times longer than ours (CSV, N-Triples): it is read up to
@@ -13,11 +13,13 @@ STORE_ANSWER_FACTOR = 4
 
 
 class RemoteEngine:
-    """Evaluates served queries on a SPARQL 1.1 store."""
+    """Evaluates served queries on a SPARQL 1.1 store, at most `slots` at once per web worker (more wait, briefly,
+    then get a 503), so that a slow store cannot take every request thread."""
 
-    def __init__(self, store: RemoteStore, max_result_bytes: int) -> None:
+    def __init__(self, store: RemoteStore, max_result_bytes: int, slots: int) -> None:
         self.store = store.limited(store.timeout, max_result_bytes * STORE_ANSWER_FACTOR)
         self.max_result_bytes = max_result_bytes
+        self.admission = Admission(slots)
 
     def evaluate(self, evaluation: Evaluation) -> Answer:
         def evaluate_in_dataset(query: str) -> object:
