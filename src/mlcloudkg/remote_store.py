@@ -204,9 +204,11 @@ class RemoteStore(SparqlStore):
                     f"the SPARQL endpoint {self.endpoint} did not answer within {self.timeout:g} s",
                     "a cheaper query, or a longer timeout",
                 )
-            return StoreUnavailable(
+            unreachable = StoreUnavailable(
                 f"cannot reach the SPARQL endpoint {self.endpoint}: {reason}", "the URL of a running SPARQL endpoint"
             )
+            unreachable.status, unreachable.title = 503, "Service Unavailable"  # down for now: worth a retry later
+            return unreachable
         if status in {400, 403, 413, 422}:
             return QueryRejected(f"the SPARQL endpoint refused the query ({status}): {detail}", accepted or SYNTAX)
         if status == 504:
