@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 Command = TypeVar("Command", bound=Callable[..., Any])
 EXIT_CODES = """\b
 Exit codes: 0 done; 1 unexpected failure; 2 bad input (usage, a parameter, a query, a query file);
-3 the data does not validate; 4 nothing built yet; 5 a query did not finish (the time limit, or the endpoint
-failed)."""
+3 the data does not validate; 4 nothing built yet, or nothing published in the store; 5 a query did not finish
+(the time limit, or the endpoint failed), or the store refused or could not be reached."""
 QUERY_FORMATS = ("table", "json", "csv", "tsv", "turtle")
 
 

@@ -53,7 +53,7 @@ class Settings:
     max_result_bytes: int = 50_000_000  # a larger result is refused with 422
     max_query_memory_bytes: int = 1_000_000_000  # memory one query evaluation may use; more is refused with 422
     cache_bytes: int = 64_000_000  # result cache per web worker
-    reload_seconds: float = 2.0  # how often the service looks for changed sources and a new build
+    reload_seconds: float = 2.0  # how often the service looks for a new build (or a new publish in its store)
     watch: bool = True  # `serve` rebuilds the graph when its sources change
     public_url: str = ""  # the service's public base URL; empty: taken from each request
     stale_after_days: int = 730  # a fact older than this is flagged as possibly outdated
