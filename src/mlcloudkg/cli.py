@@ -186,7 +186,8 @@ def validate(settings: Settings) -> None:
     "--evaluators",
     type=int,
     default=None,
-    help="Query evaluation processes per worker [env MLCLOUDKG_EVALUATORS; default 2].",
+    help="Query evaluation processes per worker (with --store: with MLCLOUDKG_MAX_WAITING_QUERIES, the queries a "
+    "worker sends the store at once) [env MLCLOUDKG_EVALUATORS; default 2].",
 )
 @click.option(
     "--query-timeout",
