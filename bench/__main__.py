@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import load, pages, reasoning
+from bench import endpoint, load, pages, reasoning
 
-BENCHMARKS = {"reasoning": reasoning.main, "pages": pages.main, "load": load.main}
+BENCHMARKS = {"reasoning": reasoning.main, "pages": pages.main, "endpoint": endpoint.main, "load": load.main}
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ import argparse
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import requests
 
+from bench import report
+from bench.servers import free_port
 from mlcloudkg.config import Settings
 from mlcloudkg.queries import load_catalog
 
@@ -227,7 +228,7 @@ def table(rounds: list[Round]) -> str:
         "round", "requests", "req/s", "errors", "fast p50 ms", "fast p99 ms", "hostile",
         "server RSS MB after warm-up", "at end", "growth", "query workers RSS MB, peak",
     ]  # fmt: skip
-    rows = [head]
+    rows = []
     for r in rounds:
         warm, end = r.memory_after_warm_up()
         total = sum(len(v) for v in r.latencies.values())
@@ -246,16 +247,7 @@ def table(rounds: list[Round]) -> str:
                 f"{r.query_workers_peak / 1e6:.0f}",
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "-|-".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return report.table(head, rows)
 
 
 def start_server(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -29,4 +29,4 @@ def test_a_short_load_with_hostile_queries_has_no_errors(server: LiveServer, set
     assert outcome.latencies.get("hostile")
     assert outcome.memory and outcome.memory[0][1] > 0
     report = table([outcome])
-    assert report.splitlines()[2].startswith("smoke")
+    assert report.splitlines()[2].startswith("| smoke")

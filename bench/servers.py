@@ -1,0 +1,150 @@
+"""The servers under test, each started as its own process group on 127.0.0.1 and a free port, timed from the start
+of the process until it answers, watched for memory (peak RSS of the whole process tree: gunicorn's workers and our
+query evaluators included), and always stopped, even when the benchmark fails."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+READY_TIMEOUT = 1800.0  # rdflib-endpoint parses the whole dataset before it answers
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def tree_rss(process: psutil.Process) -> int:
+    """Resident memory of a process and all its descendants, in bytes (shared pages counted in each: an upper
+    bound for a pre-fork server)."""
+    total = 0
+    with contextlib.suppress(psutil.Error):
+        for member in [process, *process.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                total += member.memory_info().rss
+    return total
+
+
+@dataclass
+class Server:
+    """A running server: its process group, where it answers, and the memory it has used so far."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    ready_path: str
+    log_path: Path
+    startup_seconds: float = float("nan")
+    peak_rss: int = 0
+    _watching: threading.Event = field(default_factory=threading.Event)
+
+    def watch_memory(self, interval: float = 0.2) -> None:
+        """Sample the process tree's RSS in the background until the server stops."""
+
+        def sample() -> None:
+            process = psutil.Process(self.process.pid)
+            while not self._watching.is_set():
+                self.peak_rss = max(self.peak_rss, tree_rss(process))
+                self._watching.wait(interval)
+
+        threading.Thread(target=sample, daemon=True).start()
+
+    def rss_now(self) -> int:
+        return tree_rss(psutil.Process(self.process.pid))
+
+    def stop(self) -> None:
+        """SIGTERM to the whole process group, SIGKILL after 15 s."""
+        self._watching.set()
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=15)
+        # Evaluator processes may outlive a killed parent: end whatever is left of the group.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _answers(port: int, path: str) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path, headers={"Accept": "application/sparql-results+json, */*;q=0.1"})
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def start(
+    name: str, command: list[str], port: int, ready_path: str, log_path: Path, *, env: dict[str, str] | None = None
+) -> Server:
+    """Start `command` in a new session (its own process group) and wait until GET `ready_path` answers 200."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+    server = Server(name, process, port, ready_path, log_path)
+    server.watch_memory()
+    try:
+        while not _answers(port, ready_path):
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode} before answering; see {log_path}")
+            if time.perf_counter() - started > READY_TIMEOUT:
+                raise RuntimeError(f"{name} did not answer within {READY_TIMEOUT:.0f} s; see {log_path}")
+            time.sleep(0.02)
+    except BaseException:
+        server.stop()
+        raise
+    server.startup_seconds = time.perf_counter() - started
+    return server
+
+
+class Fleet:
+    """Every server started in a run, stopped together on exit whatever happened."""
+
+    def __init__(self) -> None:
+        self.servers: list[Server] = []
+
+    def add(self, server: Server) -> Server:
+        self.servers.append(server)
+        return server
+
+    def stop(self, server: Server) -> None:
+        server.stop()
+        if server in self.servers:
+            self.servers.remove(server)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Fleet]:
+        try:
+            yield self
+        finally:
+            for server in reversed(self.servers):
+                server.stop()
+            self.servers.clear()
