@@ -20,8 +20,6 @@ from mlcloudkg.config import Settings
 
 from .conftest import LiveServer, OxigraphServer, free_port, run_cli, serve_store
 
-pytestmark = pytest.mark.xdist_group("store")
-
 KG = "https://w3id.org/mlcloudkg/id/"
 PROVENANCE = "https://w3id.org/mlcloudkg/graph/provenance"
 REQUIRED = {"fact-provenance": {"subject": KG + "colab-free-runtime"}}  # as in test_rest_api.py

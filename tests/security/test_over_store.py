@@ -10,7 +10,6 @@ from ..conftest import LiveServer
 from .hostile import CASES, FILE_READ, SSRF, UPDATE, Case, send
 from .test_hostile_input import Witnesses, alive_within, file_canary, witnesses  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.xdist_group("store")
 ACTING = [c for c in CASES if c.category in {SSRF, FILE_READ, UPDATE}]
 
 
