@@ -161,3 +161,71 @@ def evaluators(settings: Settings, kg: KnowledgeGraph) -> Iterator[Evaluators]:
     )
     yield pool
     pool.close()
+
+
+# -- a SPARQL store of our own: Oxigraph's server, with the build published to it ------------------------------------
+
+# The `oxigraph` console script of the dev extra, next to this interpreter (or on PATH).
+OXIGRAPH = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph")
+
+
+class OxigraphServer:
+    """`oxigraph serve` on a loopback port: a real SPARQL 1.1 store (query endpoint /query, Graph Store Protocol
+    /store), stopping queries at its own time limit as a production store would."""
+
+    def __init__(self, directory: Path) -> None:
+        if OXIGRAPH is None:
+            pytest.fail("no oxigraph command: install the dev extra (pip install -e '.[dev]')")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = directory.parent / f"oxigraph-{self.port}.log"
+        command = [OXIGRAPH, "serve", "--location", str(directory), "--bind", f"127.0.0.1:{self.port}"]
+        self.process = subprocess.Popen(
+            [*command, "--timeout-s", "10"], stdout=self.log.open("w"), stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/query", params={"query": "ASK {}"}, timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError(f"oxigraph did not come up: {self.log.read_text()[-2000:]}")
+
+    def publish(self, settings: Settings) -> subprocess.CompletedProcess[str]:
+        """`mlcloudkg publish` of `settings`' build to this store."""
+        return run_cli(settings, "publish", "--to", self.url + "/store")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def serve_store(store: OxigraphServer, directory: Path) -> LiveServer:
+    """`mlcloudkg serve --store` over `store`, with its own (empty) build directory: it builds nothing. It looks for
+    a new published version every 0.3 s; queries get 3 s, as on the session's embedded server."""
+    replica_settings = Settings.from_env(root=PROJECT, build_dir=directory)
+    return LiveServer(
+        replica_settings,
+        *("--workers", "1", "--evaluators", "2", "--query-timeout", "3", "--store", store.url + "/query"),
+        environment={"MLCLOUDKG_RELOAD_SECONDS": "0.3"},
+    )
+
+
+@pytest.fixture(scope="session")
+def store(settings: Settings, kg: KnowledgeGraph, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
+    """An Oxigraph server holding the session's build, published twice (the second publish must change nothing)."""
+    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph") / "data")
+    for _ in range(2):
+        published = server.publish(settings)
+        assert published.returncode == 0, published.stderr
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def replica(store: OxigraphServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The service over the store, as one of several stateless replicas would run."""
+    live = serve_store(store, tmp_path_factory.mktemp("replica"))
+    yield live
+    live.stop()

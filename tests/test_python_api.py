@@ -14,7 +14,7 @@ from mlcloudkg.api import KnowledgeGraph, UnknownName, UnknownQuery
 from mlcloudkg.config import Settings
 from mlcloudkg.finder import RequirementError
 from mlcloudkg.queries import ParameterError
-from mlcloudkg.store import RemoteStore
+from mlcloudkg.remote_store import RemoteStore
 
 from .conftest import LiveServer
 

@@ -14,7 +14,8 @@ import pytest
 
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.errors import ConfigurationError, QueryRejected, QueryTimeout, StoreTimeout, StoreUnavailable
-from mlcloudkg.store import RemoteStore, WorkerStore
+from mlcloudkg.remote_store import RemoteStore
+from mlcloudkg.store import WorkerStore
 
 from .conftest import LiveServer, free_port
 
@@ -108,12 +109,12 @@ def test_an_update_is_refused_before_anything_is_sent() -> None:
         listener.close()
 
 
-def test_an_unreachable_endpoint_is_reported() -> None:
+def test_an_unreachable_endpoint_is_reported_as_unavailable_for_now() -> None:
     store = RemoteStore(f"http://127.0.0.1:{free_port()}/sparql", timeout=5)
     with pytest.raises(StoreUnavailable, match=r"cannot reach the SPARQL endpoint .* refused") as failed:
         store.ask("ASK {}")
     assert failed.value.exit_code == 5
-    assert failed.value.status == 502
+    assert failed.value.status == 503
 
 
 def test_a_silent_endpoint_times_out() -> None:

@@ -23,8 +23,9 @@ from mlcloudkg.namespaces import GRAPH_ONTOLOGY, KG, MLC, PREFIXES, compact
 from mlcloudkg.queries import NamedQuery, Parameter, ParameterError, load_catalog
 from mlcloudkg.reasoning.explain import Explainer, Explanation, Proof
 from mlcloudkg.reasoning.rules import RuleSet, compile_rules
+from mlcloudkg.remote_store import RemoteStore
 from mlcloudkg.sources import load_ontology, to_rdflib
-from mlcloudkg.store import GraphStore, RemoteStore, Row, SparqlStore
+from mlcloudkg.store import GraphStore, Row, SparqlStore
 
 if TYPE_CHECKING:
     from mlcloudkg.compare import Comparison

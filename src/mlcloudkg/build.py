@@ -149,7 +149,7 @@ def _build_into(settings: Settings, directory: Path, digest: str) -> dict[str, A
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sources": [f.display for f in (sources.ontology, sources.shapes, *sources.data)],
         "graphs": _graph_sizes(store),
-        "passage_graphs": len(passage_graphs(store)),
+        "passage_graphs": len(passage_graphs(store.named_graphs())),
         "downloads": downloads,
         "reasoning": {
             "inferred": reasoning.inferred,

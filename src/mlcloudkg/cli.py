@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 Command = TypeVar("Command", bound=Callable[..., Any])
 EXIT_CODES = """\b
 Exit codes: 0 done; 1 unexpected failure; 2 bad input (usage, a parameter, a query, a query file);
-3 the data does not validate; 4 nothing built yet; 5 a query did not finish (the time limit, or the endpoint
-failed)."""
+3 the data does not validate; 4 nothing built yet, or nothing published in the store; 5 a query did not finish
+(the time limit, or the endpoint failed), or the store refused or could not be reached."""
 QUERY_FORMATS = ("table", "json", "csv", "tsv", "turtle")
 
 
@@ -186,7 +186,8 @@ def validate(settings: Settings) -> None:
     "--evaluators",
     type=int,
     default=None,
-    help="Query evaluation processes per worker [env MLCLOUDKG_EVALUATORS; default 2].",
+    help="Query evaluation processes per worker (with --store: with MLCLOUDKG_MAX_WAITING_QUERIES, the queries a "
+    "worker sends the store at once) [env MLCLOUDKG_EVALUATORS; default 2].",
 )
 @click.option(
     "--query-timeout",
@@ -197,21 +198,72 @@ def validate(settings: Settings) -> None:
 @click.option(
     "--watch/--no-watch",
     default=None,
-    help="Rebuild the graph when its sources change [env MLCLOUDKG_WATCH; default on].",
+    help="Rebuild the graph when its sources change [env MLCLOUDKG_WATCH; default on; not with --store].",
+)
+@click.option(
+    "--store",
+    metavar="URL",
+    default=None,
+    help="Serve the dataset `mlcloudkg publish` loaded into this SPARQL 1.1 query endpoint (e.g. "
+    "http://127.0.0.1:7878/query) instead of the local build [env MLCLOUDKG_STORE; credentials: env "
+    "MLCLOUDKG_STORE_AUTH=USER:PASSWORD or 'Bearer TOKEN'].",
 )
 @click.pass_obj
 def serve(settings: Settings, **options: object) -> None:
-    """Serve the SPARQL endpoint, the REST API (/api, docs at /api/docs), downloads, health and metrics
-    (gunicorn) until stopped with Ctrl-C or SIGTERM.
+    """Serve the SPARQL endpoint, the REST API (/api, docs at /api/docs), the web pages, downloads, health and
+    metrics (gunicorn) until stopped with Ctrl-C or SIGTERM.
 
     Builds first if the sources changed, and again whenever they change while it serves; a build that fails never
-    replaces the last good one, which is served on, and /healthz says why. Every limit is a setting: see the
-    README's "Serving: reliability and security"."""
+    replaces the last good one, which is served on, and /healthz says why. With --store, serves a published store
+    instead (no build, no watching) and picks up a new publish within reload_seconds; any number of such replicas
+    can share one store. Every limit is a setting: see the README's "Serving: reliability and security" and
+    "Over your own triple store"."""
     from dataclasses import replace
 
     from mlcloudkg.serve import serve as run
 
     run(replace(settings, **{k: v for k, v in options.items() if v is not None}))
+
+
+@cli.command()
+@click.option(
+    "--to",
+    "url",
+    metavar="URL",
+    required=True,
+    help="The store's SPARQL 1.1 Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store (Oxigraph) or "
+    "http://127.0.0.1:3030/DATASET/data (Fuseki).",
+)
+@click.option(
+    "--auth",
+    metavar="CREDENTIALS",
+    envvar="MLCLOUDKG_PUBLISH_AUTH",
+    default="",
+    show_envvar=True,
+    help="USER:PASSWORD (HTTP Basic) or 'Bearer TOKEN', for a store that wants write credentials.",
+)
+@click.pass_obj
+def publish(settings: Settings, url: str, auth: str) -> None:
+    """Load the built, reasoned dataset into a SPARQL store: every named graph (asserted, inferred, provenance,
+    snapshots, passages) and the default graph, each replacing the store's graph of the same name.
+
+    Builds first if the sources changed. Safe to run again on a store in use: graph:provenance, which holds the
+    version services over the store read (`serve --store`), is written last, and graphs the new version no longer
+    has are removed after it."""
+    from mlcloudkg.build import build as run_build
+    from mlcloudkg.config import authorization_header
+    from mlcloudkg.publish import GraphStoreClient
+    from mlcloudkg.publish import publish as run_publish
+
+    client = GraphStoreClient(url, authorization_header(auth, "--auth"))
+    built = run_build(settings).build
+    published = run_publish(built, client)
+    click.echo(
+        f"published {published.version} to {url}: {published.graphs} graphs, {published.triples:,} triples "
+        f"({published.seconds:.1f} s)"
+    )
+    for graph in published.removed:
+        click.echo(f"  removed {graph} (not in this version)")
 
 
 # -- reading the graph ----------------------------------------------------------------------------------------------
@@ -639,6 +691,7 @@ def export(
 
 
 def _description(built: Build, rdf_format: str, base_url: str) -> bytes:
+    from mlcloudkg.release import Release
     from mlcloudkg.web.description import dataset_description
 
     syntaxes = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "trig": "trig"}
@@ -646,7 +699,7 @@ def _description(built: Build, rdf_format: str, base_url: str) -> bytes:
         raise click.UsageError(
             f"--format {rdf_format} is not a format for the description — accepted: " + ", ".join(syntaxes)
         )
-    return dataset_description(built, base_url).serialize(format=syntaxes[rdf_format]).encode("utf-8")
+    return dataset_description(Release.of_build(built), base_url).serialize(format=syntaxes[rdf_format]).encode("utf-8")
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ the two in step.
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -52,10 +53,14 @@ class Settings:
     max_result_bytes: int = 50_000_000  # a larger result is refused with 422
     max_query_memory_bytes: int = 1_000_000_000  # memory one query evaluation may use; more is refused with 422
     cache_bytes: int = 64_000_000  # result cache per web worker
-    reload_seconds: float = 2.0  # how often the service looks for changed sources and a new build
+    reload_seconds: float = 2.0  # how often the service looks for a new build (or a new publish in its store)
     watch: bool = True  # `serve` rebuilds the graph when its sources change
     public_url: str = ""  # the service's public base URL; empty: taken from each request
     stale_after_days: int = 730  # a fact older than this is flagged as possibly outdated
+    # A SPARQL endpoint to serve from instead of the local build: a store `mlcloudkg publish` loaded.
+    store: str = ""
+    # Credentials for it: USER:PASSWORD (HTTP Basic) or "Bearer TOKEN"; empty for none.
+    store_auth: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
@@ -105,3 +110,18 @@ def _convert(name: str, raw: str, annotation: object) -> object:
             f"environment variable {ENV_PREFIX}{name.upper()}={raw!r} is not a valid {text}: {error}"
         ) from error
     return raw
+
+
+def authorization_header(credentials: str, setting: str) -> str:
+    """The HTTP Authorization header for USER:PASSWORD (Basic) or "Bearer TOKEN"; "" for no credentials."""
+    if not credentials:
+        return ""
+    if credentials.startswith("Bearer ") and credentials[len("Bearer ") :].strip():
+        return credentials
+    user, colon, password = credentials.partition(":")
+    if not colon or not user:
+        raise ConfigurationError(
+            f"{setting} is neither USER:PASSWORD nor Bearer TOKEN — accepted: USER:PASSWORD (HTTP Basic) or "
+            "'Bearer TOKEN'"
+        )
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")

@@ -90,13 +90,14 @@ def _copies(statement: ox.Quad, graph: ox.NamedNode) -> Iterator[ox.Quad]:
     yield ox.Quad(statement.subject, statement.predicate, statement.object, DEFAULT)
 
 
-def passage_graphs(store: ox.Store) -> list[ox.NamedNode]:
-    """The per-passage graphs: every named graph except the whole-dataset ones and the snapshots."""
+def passage_graphs(graphs: Iterable[ox.NamedNode | ox.BlankNode]) -> list[ox.NamedNode]:
+    """The per-passage graphs among `graphs` (a store's named graphs): all but the whole-dataset ones and the
+    snapshots."""
     special = {ASSERTED, CURRENT, INFERRED, ONTOLOGY, PROVENANCE}
     return sorted(
         (
             g
-            for g in store.named_graphs()
+            for g in graphs
             if isinstance(g, ox.NamedNode) and g not in special and not g.value.startswith(SNAPSHOT_PREFIX)
         ),
         key=lambda g: g.value,

@@ -5,7 +5,7 @@ prices, and, for a graph, what it holds. Resource pages show it; its RDF is serv
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -15,6 +15,7 @@ from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.cells import money, number
 from mlcloudkg.dataset import ASSERTED, CURRENT, DEFAULT, INFERRED, ONTOLOGY, PROVENANCE
 from mlcloudkg.namespaces import DCTERMS, MLC, PREFIXES, SCHEMA, SKOS, compact, sparql_prologue
+from mlcloudkg.store import SparqlStore
 
 RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
 MAX_NESTING = 3  # levels of blank nodes shown inside a statement (an author, an OWL restriction)
@@ -175,22 +176,18 @@ def exists(kg: KnowledgeGraph, iri: str) -> bool:
         node = ox.NamedNode(iri)
     except ValueError:
         return False
-    store = kg.store.store
-    return (
-        next(iter(store.quads_for_pattern(node, None, None)), None) is not None
-        or next(iter(store.quads_for_pattern(None, None, node)), None) is not None
-        or next(iter(store.quads_for_pattern(None, None, None, node)), None) is not None
-    )
+    store = kg.store
+    return bool(store.quads(node, limit=1) or store.quads(None, None, node, limit=1) or store.graph_size(node))
 
 
 def describe(kg: KnowledgeGraph, iri: str) -> Description:
     """Everything the graph says about `iri`, ready to show."""
-    store = kg.store.store
+    store = kg.store
     node = ox.NamedNode(iri)
-    out = _grouped(store.quads_for_pattern(node, None, None))
-    into = _grouped(store.quads_for_pattern(None, None, node))
-    graph_quads = list(_limited(store.quads_for_pattern(None, None, None, node)))
-    held_size = sum(1 for _ in store.quads_for_pattern(None, None, None, node)) if graph_quads else None
+    out = _grouped(store.quads(node))
+    into = _grouped(store.quads(None, None, node))
+    graph_quads = store.quads(graph=node, limit=MAX_LISTED)
+    held_size = store.graph_size(node) if graph_quads else None
     held = _grouped(ox.Quad(q.subject, q.predicate, q.object, node) for q in graph_quads)
     nested = _blank_closure(store, [o for (_, _, o) in [*out, *held] if isinstance(o, ox.BlankNode)])
 
@@ -241,20 +238,19 @@ def _history(outgoing: list[Statement]) -> list[HistoryEntry]:
 
 def triples(kg: KnowledgeGraph, iri: str) -> list[ox.Triple]:
     """The resource's statements as RDF: out (with the blank nodes they reach) and in, from the default graph."""
-    store = kg.store.store
+    store = kg.store
     node = ox.NamedNode(iri)
-    out = [q.triple for q in store.quads_for_pattern(node, None, None, DEFAULT)]
+    out = [q.triple for q in store.quads(node, graph=DEFAULT)]
     blank = [o for (_, _, o) in out if isinstance(o, ox.BlankNode)]
     closure = [ox.Triple(*t) for t in _blank_closure(store, blank, DEFAULT)]
-    into = [q.triple for q in store.quads_for_pattern(None, None, node, DEFAULT)]
+    into = [q.triple for q in store.quads(None, None, node, DEFAULT)]
     return out + closure + into
 
 
 def quads(kg: KnowledgeGraph, iri: str) -> list[ox.Quad]:
     """The resource's statements in the default graph and, when it names a graph, everything that graph holds."""
-    store = kg.store.store
     described = [ox.Quad(*t, DEFAULT) for t in triples(kg, iri)]
-    return described + list(store.quads_for_pattern(None, None, None, ox.NamedNode(iri)))
+    return described + kg.store.quads(graph=ox.NamedNode(iri))
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
@@ -272,15 +268,8 @@ def _grouped(found: Iterable[ox.Quad]) -> dict[tuple[Node, Node, Node], set[str]
     return grouped
 
 
-def _limited(found: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
-    for count, quad in enumerate(found):
-        if count >= MAX_LISTED:
-            return
-        yield quad
-
-
 def _blank_closure(
-    store: ox.Store, roots: list[ox.BlankNode], graph: ox.DefaultGraph = DEFAULT
+    store: SparqlStore, roots: list[ox.BlankNode], graph: ox.DefaultGraph | None = DEFAULT
 ) -> list[tuple[Node, Node, Node]]:
     """The statements of blank nodes reachable from `roots`, breadth first, up to MAX_NESTING levels."""
     found: list[tuple[Node, Node, Node]] = []
@@ -292,7 +281,7 @@ def _blank_closure(
             if blank in seen:
                 continue
             seen.add(blank)
-            for quad in store.quads_for_pattern(blank, None, None, graph):
+            for quad in store.quads(blank, graph=graph):
                 found.append((quad.subject, quad.predicate, quad.object))
                 if isinstance(quad.object, ox.BlankNode):
                     following.append(quad.object)

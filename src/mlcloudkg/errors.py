@@ -80,6 +80,22 @@ class BuildNotFound(MlcloudkgError):
     exit_code = 4
 
 
+class NotPublished(MlcloudkgError):
+    """A store to serve from holds no dataset `mlcloudkg publish` wrote, or not all of one."""
+
+    exit_code = 4
+
+
+class PublishFailed(MlcloudkgError):
+    """A store refused the dataset, or could not be reached, while publishing."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status  # the store's HTTP status, when it answered
+        super().__init__(message)
+
+
 class RequestError(MlcloudkgError):
     """A request the service refuses or cannot answer: its HTTP status, what was wrong and what is accepted."""
 

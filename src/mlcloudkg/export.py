@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ SELECTIONS: dict[str, tuple[ox.NamedNode, ...]] = {
     "inferred": (INFERRED,),
     "ontology": (ONTOLOGY,),
 }
+GraphReader = Callable[[ox.NamedNode], Iterable[ox.Quad]]  # the statements of a named graph
 DATASET_FORMATS = {ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS}  # written with named graphs (JSON-LD could, but is not)
 # The RDF syntaxes of the downloads, by the short names the command line uses.
 EXPORT_FORMATS: dict[str, ox.RdfFormat] = {
@@ -65,10 +67,19 @@ def find_download(filename: str) -> Download | None:
 
 
 def write_downloads(store: ox.Store, directory: Path) -> dict[str, dict[str, object]]:
-    """Write every download into `directory`; returns their sizes and checksums for the manifest."""
+    """Write every download of a build's store into `directory`; returns their sizes and checksums for the
+    manifest."""
+    return write_downloads_from(_graph_reader(store), store.named_graphs(), directory)
+
+
+def write_downloads_from(
+    read_graph: GraphReader, graphs: Iterable[ox.NamedNode | ox.BlankNode], directory: Path
+) -> dict[str, dict[str, object]]:
+    """Write every download into `directory` from any store: `read_graph` gives the statements of a named graph
+    and `graphs` are the store's named graphs. Returns the files' sizes and checksums."""
     directory.mkdir(parents=True, exist_ok=True)
     written: dict[str, dict[str, object]] = {}
-    statements = _Statements(store)  # each selection read and ordered once, for all the files that hold it
+    statements = _Statements(read_graph, passage_graphs(graphs))  # each selection read and ordered once
     for download in DOWNLOADS:
         data = _serialize(statements, download.selection, download.rdf_format)
         (directory / download.filename).write_bytes(data)
@@ -86,7 +97,12 @@ def write_downloads(store: ox.Store, directory: Path) -> dict[str, dict[str, obj
 
 def serialize(store: ox.Store, selection: str, rdf_format: ox.RdfFormat) -> bytes:
     """The graphs of `selection` in `rdf_format`: what the downloads hold and `mlcloudkg export` writes."""
-    return _serialize(_Statements(store), selection, rdf_format)
+    statements = _Statements(_graph_reader(store), passage_graphs(store.named_graphs()))
+    return _serialize(statements, selection, rdf_format)
+
+
+def _graph_reader(store: ox.Store) -> GraphReader:
+    return lambda graph: store.quads_for_pattern(None, None, None, graph)
 
 
 def _serialize(statements: _Statements, selection: str, rdf_format: ox.RdfFormat) -> bytes:
@@ -98,17 +114,19 @@ def _serialize(statements: _Statements, selection: str, rdf_format: ox.RdfFormat
 
 class _Statements:
     """The statements of each selection in a stable order, whatever the store (in memory at build time, on disk
-    for `mlcloudkg export`): triples grouped by subject so that the Turtle reads as one block per resource."""
+    for `mlcloudkg export`, remote for a service over a store): triples grouped by subject so that the Turtle reads
+    as one block per resource."""
 
-    def __init__(self, store: ox.Store) -> None:
-        self.store = store
+    def __init__(self, read_graph: GraphReader, passages: list[ox.NamedNode]) -> None:
+        self.read_graph = read_graph
+        self.passages = passages
         self._triples: dict[str, list[ox.Triple]] = {}
         self._quads: dict[str, list[ox.Quad]] = {}
 
     def triples(self, selection: str) -> list[ox.Triple]:
         # Asserted and inferred are disjoint by construction (the reasoner never re-derives an asserted triple).
         if selection not in self._triples:
-            found = [q.triple for g in SELECTIONS[selection] for q in self.store.quads_for_pattern(None, None, None, g)]
+            found = [q.triple for g in SELECTIONS[selection] for q in self.read_graph(g)]
             self._triples[selection] = sorted(found, key=_statement_order)
         return self._triples[selection]
 
@@ -116,15 +134,13 @@ class _Statements:
         """The named graphs of a selection, each under its own name (see SELECTIONS)."""
         if selection not in self._quads:
             graphs = {
-                "all": (*passage_graphs(self.store), PROVENANCE, ONTOLOGY, INFERRED),
-                "asserted": (*passage_graphs(self.store), PROVENANCE),
+                "all": (*self.passages, PROVENANCE, ONTOLOGY, INFERRED),
+                "asserted": (*self.passages, PROVENANCE),
                 "inferred": (INFERRED,),
                 "ontology": (ONTOLOGY,),
             }[selection]
             self._quads[selection] = [
-                quad
-                for graph in graphs
-                for quad in sorted(self.store.quads_for_pattern(None, None, None, graph), key=_statement_order)
+                quad for graph in graphs for quad in sorted(self.read_graph(graph), key=_statement_order)
             ]
         return self._quads[selection]
 

@@ -13,6 +13,7 @@ GRAPH = Namespace(BASE + "graph/")
 SHAPES = Namespace(BASE + "shapes#")
 
 ONTOLOGY_IRI = BASE + "ontology"
+DATASET_IRI = BASE + "dataset"  # the dataset as a whole: its VoID/DCAT description and its version
 
 SCHEMA = Namespace("https://schema.org/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
@@ -21,6 +22,7 @@ DCAT = Namespace("http://www.w3.org/ns/dcat#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")  # checksums of the downloads, as DCAT 3 does
 
 # Named graphs of the published dataset. Each passage of a source has a graph of its own under SRC.
 GRAPH_ASSERTED = GRAPH["asserted"]  # every fact ever asserted, whatever its date

@@ -81,8 +81,12 @@ def _share_metrics() -> None:
 
 def serve(settings: Settings) -> None:
     """Build if the sources changed (keeping the last good build if that fails), watch them for more changes (if
-    `settings.watch`), and serve until stopped."""
+    `settings.watch`), and serve until stopped; or, with `settings.store`, serve the dataset published there."""
     status = BuildStatus()
+    if settings.store:
+        _check_store(settings)
+        _run(settings, status)
+        return
     first = attempt_build(settings)
     status.record(first)
     try:
@@ -95,6 +99,20 @@ def serve(settings: Settings) -> None:
         log.info("serving build %s", served.digest)
     if settings.watch:
         start_watcher(settings, status, first.digest)
+    _run(settings, status)
+
+
+def _check_store(settings: Settings) -> None:
+    """Refuse to start over a store that cannot be read or holds no published dataset: a clear error now, rather
+    than workers that fail to boot."""
+    from mlcloudkg.release import read_release
+    from mlcloudkg.remote_store import remote_store
+
+    release = read_release(remote_store(settings))
+    log.info("serving version %s from the store %s", release.version, settings.store)
+
+
+def _run(settings: Settings, status: BuildStatus) -> None:
     _share_metrics()
     options = {
         "bind": f"{settings.host}:{settings.port}",

@@ -9,28 +9,21 @@ thresholds; everything above asks the view it is given and never needs to know w
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
-import hashlib
-import json
-import socket
-import urllib.error
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
+from itertools import islice
 from typing import Any
 
 import pyoxigraph as ox
-from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
-from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
-from mlcloudkg import __version__
 from mlcloudkg.build import Build
-from mlcloudkg.dataset import INFERRED, ONTOLOGY, PROVENANCE, add_current, snapshot_graphs
+from mlcloudkg.dataset import DEFAULT, INFERRED, ONTOLOGY, PROVENANCE, add_current, snapshot_graphs
 from mlcloudkg.endpoint.executor import Evaluation, Evaluators
-from mlcloudkg.errors import ConfigurationError, QueryRejected, StoreTimeout, StoreUnavailable
+from mlcloudkg.errors import QueryRejected
 from mlcloudkg.history import Passage, Timeline, change_dates, passages
 from mlcloudkg.namespaces import MLC
 from mlcloudkg.reasoning.materialize import materialize
@@ -43,6 +36,8 @@ TermRow = dict[str, Term]
 # What a query gives: solutions (SELECT), a boolean (ASK) or triples (CONSTRUCT, DESCRIBE).
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | Iterator[ox.Triple]
 Pattern = tuple[str, str, str | None]  # subject and predicate IRIs, and an object IRI or None for any
+Subject = ox.NamedNode | ox.BlankNode
+GraphName = ox.NamedNode | ox.DefaultGraph
 SYNTAX = "SPARQL 1.1 query syntax, https://www.w3.org/TR/sparql11-query/"
 
 
@@ -125,6 +120,60 @@ class SparqlStore(ABC):
                 for key in {exact, (subject, predicate, None)} & found.keys():
                     found[key].add(row["g"].value)
         return found
+
+    # -- statements ---------------------------------------------------------------------------------------------
+
+    def quads(
+        self,
+        subject: Subject | None = None,
+        predicate: ox.NamedNode | None = None,
+        object_: Term | None = None,
+        graph: GraphName | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[ox.Quad]:
+        """The statements matching a pattern (None: any), in `graph`: a named graph, DEFAULT (this view's default
+        graph) or None (every graph, the default one included), like pyoxigraph's quads_for_pattern.
+
+        Written in SPARQL here, for any store; a blank node that the store cannot be asked about matches nothing."""
+        given = {"s": subject, "p": predicate, "o": object_}
+        written = {name: self._in_query(term) if term is not None else f"?{name}" for name, term in given.items()}
+        if None in written.values():
+            return []
+        pattern = f"{written['s']} {written['p']} {written['o']}"
+        if graph is None:
+            where = f"{{ {pattern} }} UNION {{ GRAPH ?g {{ {pattern} }} }}"
+        elif isinstance(graph, ox.DefaultGraph):
+            where = pattern
+        else:
+            where = f"GRAPH <{graph.value}> {{ {pattern} }}"
+        wanted = " ".join(f"?{name}" for name, term in given.items() if term is None)
+        rows = self.select_terms(
+            f"SELECT {wanted} ?g WHERE {{ {where} }}" + (f" LIMIT {limit}" if limit is not None else "")
+        )
+        return [
+            ox.Quad(
+                row.get("s", subject),  # type: ignore[arg-type]
+                row.get("p", predicate),  # type: ignore[arg-type]
+                row.get("o", object_),  # type: ignore[arg-type]
+                row.get("g", graph if isinstance(graph, ox.NamedNode) else DEFAULT),  # type: ignore[arg-type]
+            )
+            for row in rows
+        ]
+
+    def _in_query(self, term: Term) -> str | None:
+        """A term as SPARQL writes it; None for a blank node (a query cannot name one)."""
+        return None if isinstance(term, ox.BlankNode) else str(term)
+
+    def named_graphs(self) -> list[ox.NamedNode]:
+        """Every named graph of the dataset."""
+        rows = self.select_terms("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
+        return sorted((row["g"] for row in rows if isinstance(row["g"], ox.NamedNode)), key=lambda g: g.value)
+
+    def graph_size(self, graph: ox.NamedNode) -> int:
+        """How many statements a named graph holds."""
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}")
+        return int(rows[0]["n"]) if rows else 0
 
     # -- other thresholds -----------------------------------------------------------------------------------------
 
@@ -244,6 +293,31 @@ class GraphStore(SparqlStore):
             found[pattern] = {q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)}
         return found
 
+    def quads(
+        self,
+        subject: Subject | None = None,
+        predicate: ox.NamedNode | None = None,
+        object_: Term | None = None,
+        graph: GraphName | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[ox.Quad]:
+        # Index look-ups, without a query to parse.
+        if isinstance(graph, ox.DefaultGraph) and self.default_graph is not None:
+            found = (
+                ox.Quad(q.subject, q.predicate, q.object, DEFAULT)
+                for q in self.store.quads_for_pattern(subject, predicate, object_, self.default_graph)
+            )
+        else:
+            found = self.store.quads_for_pattern(subject, predicate, object_, graph)
+        return list(islice(found, limit))
+
+    def named_graphs(self) -> list[ox.NamedNode]:
+        return sorted((g for g in self.store.named_graphs() if isinstance(g, ox.NamedNode)), key=lambda g: g.value)
+
+    def graph_size(self, graph: ox.NamedNode) -> int:
+        return sum(1 for _ in self.store.quads_for_pattern(None, None, None, graph))
+
     def snapshot_dates(self) -> list[date]:
         if self.build is None:
             return []  # an in-memory dataset (a computed state) holds no snapshot graphs
@@ -316,148 +390,6 @@ class WorkerStore(SparqlStore):
     def close(self) -> None:
         """Stop the worker."""
         self._evaluators.close()
-
-
-class RemoteStore(SparqlStore):
-    """Any SPARQL 1.1 endpoint, queried through SPARQLWrapper: POST, SPARQL JSON results for SELECT and ASK,
-    Turtle (or whatever RDF syntax the endpoint answers with) for CONSTRUCT and DESCRIBE.
-
-    A remote store cannot tell when its data changes: `version` names the endpoint, unless given (e.g. the digest
-    of the build that was published to it), and keys caches and ETags."""
-
-    def __init__(
-        self,
-        endpoint: str,
-        *,
-        timeout: float = 30.0,
-        version: str | None = None,
-        default_graph: ox.NamedNode | None = None,
-        inferred_graph: ox.NamedNode = INFERRED,
-        state_date: date | None = None,
-    ) -> None:
-        if not endpoint.startswith(("http://", "https://")):
-            raise ConfigurationError(
-                f"{endpoint!r} is not the URL of a SPARQL endpoint — accepted: an http:// or https:// URL, "
-                "e.g. http://127.0.0.1:5000/sparql"
-            )
-        if not timeout > 0:
-            raise ConfigurationError(f"a remote store's timeout of {timeout} s — accepted: a number of seconds > 0")
-        self.endpoint = endpoint
-        self.timeout = timeout
-        self._version = version or "remote-" + hashlib.sha256(endpoint.encode()).hexdigest()[:16]
-        self.default_graph = default_graph
-        self.inferred_graph = inferred_graph
-        self._state_date = state_date
-
-    def view(self, default_graph: ox.NamedNode, inferred_graph: ox.NamedNode, state_date: date) -> RemoteStore:
-        return RemoteStore(
-            self.endpoint,
-            timeout=self.timeout,
-            version=self.version,
-            default_graph=default_graph,
-            inferred_graph=inferred_graph,
-            state_date=state_date,
-        )
-
-    @property
-    def version(self) -> str:
-        return self._version
-
-    def evaluate(self, query: str) -> QueryResult:
-        # A new client per query: SPARQLWrapper objects hold per-query state and are not shared between threads.
-        client = SPARQLWrapper(self.endpoint, agent=f"mlcloudkg/{__version__}")
-        client.setMethod(POST)
-        # The documented attribute, not setTimeout(): that truncates to whole seconds, and 0.5 would mean no limit.
-        client.timeout = self.timeout  # type: ignore[assignment]
-        client.setQuery(query)
-        if self.default_graph is not None:  # the protocol's default-graph-uri: the snapshot is the default graph
-            client.addDefaultGraph(self.default_graph.value)
-        if client.isSparqlUpdateRequest():
-            raise QueryRejected(
-                "SPARQL Update is not accepted: the store is read from, never written to",
-                "SELECT, ASK, CONSTRUCT or DESCRIBE queries",
-            )
-        graph_form = client.queryType in {"CONSTRUCT", "DESCRIBE"}
-        client.setReturnFormat(TURTLE if graph_form else JSON)
-        try:
-            response = client.query()
-            body = response.response.read()
-        except (SPARQLWrapperException, urllib.error.URLError, TimeoutError, OSError) as error:
-            raise self._failure(error) from None
-        media_type = response.info().get("content-type", "")
-        if graph_form:
-            rdf_format = ox.RdfFormat.from_media_type(media_type) or ox.RdfFormat.TURTLE
-            try:
-                return iter([quad.triple for quad in ox.parse(body, format=rdf_format)])
-            except SyntaxError as error:
-                raise self._unreadable(media_type, error) from None
-        results_format = ox.QueryResultsFormat.from_media_type(media_type) or ox.QueryResultsFormat.JSON
-        try:
-            results = ox.parse_query_results(body, format=results_format)
-        except SyntaxError as error:
-            raise self._unreadable(media_type, error) from None
-        return results
-
-    def _failure(self, error: Exception) -> QueryRejected | StoreTimeout | StoreUnavailable:
-        """Our error for what went wrong talking to the endpoint, with the endpoint's own message where it gave one."""
-        if isinstance(error, SPARQLWrapperException):
-            # SPARQLWrapper turns 400, 401, 404, 414 and 500 into its own exceptions, with the body in the message.
-            context = error.__context__
-            status = context.code if isinstance(context, urllib.error.HTTPError) else 500
-            detail, accepted = _endpoint_message(_wrapped_body(error))
-        elif isinstance(error, urllib.error.HTTPError):
-            status = error.code
-            detail, accepted = _endpoint_message(error.read())
-        else:
-            reason = error.reason if isinstance(error, urllib.error.URLError) else error
-            if isinstance(reason, TimeoutError | socket.timeout):
-                return StoreTimeout(
-                    f"the SPARQL endpoint {self.endpoint} did not answer within {self.timeout:g} s",
-                    "a cheaper query, or a longer timeout",
-                )
-            return StoreUnavailable(
-                f"cannot reach the SPARQL endpoint {self.endpoint}: {reason}", "the URL of a running SPARQL endpoint"
-            )
-        if status in {400, 403, 413, 422}:
-            return QueryRejected(f"the SPARQL endpoint refused the query ({status}): {detail}", accepted or SYNTAX)
-        if status == 504:
-            return StoreTimeout(f"the SPARQL endpoint {self.endpoint} timed out: {detail}", accepted)
-        failed = StoreUnavailable(
-            f"the SPARQL endpoint {self.endpoint} answered {status}: {detail}",
-            accepted or "the URL of a SPARQL 1.1 endpoint",
-        )
-        if status == 503:  # busy or stopped the query: worth a retry, unlike a broken endpoint
-            failed.status, failed.title = 503, "Service Unavailable"
-        return failed
-
-    def _unreadable(self, media_type: str, error: SyntaxError) -> StoreUnavailable:
-        return StoreUnavailable(
-            f"the answer of {self.endpoint} is not readable as {media_type or 'SPARQL results'}: {error}",
-            "an endpoint that answers SPARQL JSON, XML, CSV or TSV results and RDF graphs",
-        )
-
-
-def _wrapped_body(error: SPARQLWrapperException) -> bytes:
-    """The response body SPARQLWrapper wrote into its exception's message (as a bytes literal)."""
-    _, _, literal = str(error).partition("Response:\n")
-    try:
-        body = ast.literal_eval(literal) if literal else b""
-    except (ValueError, SyntaxError):
-        return literal.encode()
-    return body if isinstance(body, bytes) else str(body).encode()
-
-
-def _endpoint_message(body: bytes) -> tuple[str, str]:
-    """What an endpoint's error body says, as one line, and what it accepts if it says (RFC 9457 problem+json, as
-    ours sends, or any text)."""
-    text = body.decode("utf-8", "replace")
-    try:
-        problem = json.loads(text)
-    except ValueError:
-        problem = None
-    if isinstance(problem, dict) and isinstance(problem.get("detail"), str):
-        return problem["detail"], str(problem.get("accepted", ""))
-    return " ".join(text.split())[:500] or "(no message)", ""
 
 
 def solution_rows(results: ox.QuerySolutions) -> list[TermRow]:

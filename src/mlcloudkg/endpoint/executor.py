@@ -1,4 +1,4 @@
-"""Query evaluation in a pool of worker processes, each with the store open read-only.
+"""Query evaluation in a pool of worker processes, each with the store open read-only (the local QueryEngine).
 
 Why processes: a SPARQL engine cannot be interrupted from Python (pyoxigraph has no timeout), so a query that runs
 too long is stopped by killing its process, and the client gets a clear 503 instead of a truncated 200. A crash of
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mlcloudkg.endpoint import sandbox
 from mlcloudkg.endpoint.formats import FORMATS
@@ -61,6 +61,23 @@ class Answer:
     body: bytes
     media_type: str
     seconds: float
+
+
+class QueryEngine(Protocol):
+    """Where the service evaluates the queries it serves: worker processes over the local build (Evaluators), or a
+    remote store (endpoint/remote.py). Either enforces the time limit and the result-size limit, and raises our
+    own errors (RequestError) for what goes wrong."""
+
+    max_result_bytes: int
+    admission: Admission  # the query slots of a web worker: held while a query runs or waits
+
+    def evaluate(self, evaluation: Evaluation) -> Answer:
+        """The answer, serialised in `evaluation.media_type`."""
+        ...
+
+    def close(self) -> None:
+        """Release what the engine holds (processes, connections)."""
+        ...
 
 
 class _ResultTooLarge(Exception):
@@ -105,8 +122,8 @@ def serialize_results(results: Any, media_type: str, max_result_bytes: int) -> b
 
 
 def answer_here(evaluate: Callable[[str], Any], evaluation: Evaluation, max_result_bytes: int) -> Answer:
-    """Evaluate in this process (a state computed in memory, which the workers cannot open), with the same
-    size limit and errors as the workers."""
+    """Evaluate with `evaluate` from this process and serialise the results, with the same size limit and errors as
+    the workers: for a state computed in memory (which the workers cannot open), and for a remote store."""
     started = time.perf_counter()
     results = evaluate(evaluation.query)
     try:

@@ -7,12 +7,12 @@ from flask import Response, current_app, request
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from mlcloudkg.build import Build
 from mlcloudkg.endpoint.formats import FORMATS
-from mlcloudkg.namespaces import BASE, DCAT, DCTERMS, KG, ONTOLOGY_IRI, PREFIXES, SD, VOID
+from mlcloudkg.namespaces import DATASET_IRI, DCAT, DCTERMS, KG, ONTOLOGY_IRI, PREFIXES, SD, VOID
+from mlcloudkg.release import Release
 from mlcloudkg.web.http import cacheable, entity_tag, not_modified, not_modified_response
 
-DATASET = URIRef(BASE + "dataset")
+DATASET = URIRef(DATASET_IRI)
 RDF_SERIALIZERS = {
     "text/turtle": "turtle",
     "application/ld+json": "json-ld",
@@ -61,9 +61,8 @@ def service_description(media_type: str) -> Response:
     default = BNode()
     graph.add((dataset, SD.defaultGraph, default))
     graph.add((default, RDF.type, SD.Graph))
-    sizes = dict(served.build.manifest["graphs"])
-    graph.add((default, VOID.triples, Literal(sizes.pop("default"), datatype=XSD.integer)))
-    for name, size in sorted(sizes.items()):
+    graph.add((default, VOID.triples, Literal(served.release.default_triples, datatype=XSD.integer)))
+    for name, size in sorted(served.release.graph_sizes.items()):
         named, described = BNode(), BNode()
         graph.add((dataset, SD.namedGraph, named))
         graph.add((named, RDF.type, SD.NamedGraph))
@@ -74,10 +73,9 @@ def service_description(media_type: str) -> Response:
     return _respond(graph, media_type, ("sd", served.version, base_url()), served.last_modified)
 
 
-def dataset_description(build: Build, base: str, settings_public_url: str = "") -> Graph:
+def dataset_description(release: Release, base: str, settings_public_url: str = "") -> Graph:
     """VoID and DCAT for the dataset: what it holds, where it comes from, how to get it."""
     base = (settings_public_url or base).rstrip("/")
-    manifest = build.manifest
     graph = _graph()
     graph.add((DATASET, RDF.type, VOID.Dataset))
     graph.add((DATASET, RDF.type, DCAT.Dataset))
@@ -95,21 +93,21 @@ def dataset_description(build: Build, base: str, settings_public_url: str = "") 
             ),
         )
     )
-    graph.add((DATASET, DCTERMS.modified, Literal(manifest["built_at"], datatype=XSD.dateTime)))
-    graph.add((DATASET, DCTERMS.hasVersion, Literal(manifest["digest"])))
+    graph.add((DATASET, DCTERMS.modified, Literal(release.built_at.isoformat(), datatype=XSD.dateTime)))
+    graph.add((DATASET, DCTERMS.hasVersion, Literal(release.version)))
     graph.add((DATASET, VOID.sparqlEndpoint, URIRef(base + "/sparql")))
     graph.add((DATASET, VOID.uriSpace, Literal(str(KG))))
     graph.add((DATASET, VOID.vocabulary, URIRef(ONTOLOGY_IRI)))
     for vocabulary in ("https://schema.org/", "http://www.w3.org/ns/prov#", "http://purl.org/dc/terms/"):
         graph.add((DATASET, VOID.vocabulary, URIRef(vocabulary)))
-    graph.add((DATASET, VOID.triples, Literal(manifest["graphs"]["default"], datatype=XSD.integer)))
+    graph.add((DATASET, VOID.triples, Literal(release.default_triples, datatype=XSD.integer)))
     service = URIRef(base + "/sparql")
     graph.add((DATASET, DCAT.accessService, service))
     graph.add((service, RDF.type, DCAT.DataService))
     graph.add((service, DCAT.endpointURL, service))
     graph.add((service, DCAT.servesDataset, DATASET))
     graph.add((service, DCTERMS.conformsTo, URIRef("https://www.w3.org/TR/sparql11-protocol/")))
-    for filename, details in manifest["downloads"].items():
+    for filename, details in release.downloads.items():
         distribution = URIRef(f"{base}/download/{filename}")
         graph.add((DATASET, DCAT.distribution, distribution))
         graph.add((DATASET, VOID.dataDump, distribution))
@@ -130,7 +128,7 @@ def dataset_description(build: Build, base: str, settings_public_url: str = "") 
 def void_response(media_type: str) -> Response:
     live = current_app.extensions["mlcloudkg"]
     served = live.current()
-    graph = dataset_description(served.build, request.url_root, live.settings.public_url)
+    graph = dataset_description(served.release, request.url_root, live.settings.public_url)
     return _respond(graph, media_type, ("void", served.version, base_url()), served.last_modified)
 
 

@@ -1,5 +1,6 @@
 """Downloads of the dataset (each build's files, with ETag and Last-Modified, gzip when accepted) and its VoID/DCAT
-description at the well-known address."""
+description at the well-known address. Over a remote store, the files are written from the store's graphs (see
+live.Served.download_path): the same bytes as the published build's, so the same checksums and ETags."""
 
 from __future__ import annotations
 
@@ -17,22 +18,22 @@ def index() -> Response:
     served = current_app.extensions["mlcloudkg"].current()
     files = [
         {"filename": name, "url": url_for("downloads.download", filename=name, _external=True), **details}
-        for name, details in served.build.manifest["downloads"].items()
+        for name, details in served.release.downloads.items()
     ]
-    return jsonify({"build": served.version, "built_at": served.build.manifest["built_at"], "downloads": files})
+    return jsonify({"build": served.version, "built_at": served.release.built_at.isoformat(), "downloads": files})
 
 
 @blueprint.route("/download/<path:filename>")
 def download(filename: str) -> Response:
     served = current_app.extensions["mlcloudkg"].current()
-    details = served.build.manifest["downloads"].get(filename)
+    details = served.release.downloads.get(filename)
     known = find_download(filename)
     if details is None or known is None:
         abort(404, description=f"there is no download named {filename!r}; GET /download/ lists them")
     etag = f'"{details["sha256"][:32]}"'
     if not_modified(etag, served.last_modified):
         return not_modified_response(etag, served.last_modified)
-    path = served.build.downloads_path / filename
+    path = served.download_path(filename)
     compressed = "gzip" in request.accept_encodings and (path.parent / (filename + ".gz")).is_file()
     response = send_file(
         path.parent / (filename + ".gz") if compressed else path,

@@ -28,7 +28,7 @@ def _ontology(suffix: str = "") -> Response:
     if rdf_format is not None:
 
         def produce() -> bytes:
-            quads = list(build.kg.store.store.quads_for_pattern(None, None, None, ONTOLOGY))
+            quads = build.kg.store.quads(graph=ONTOLOGY)
             return serialize(rdf_format, [q.triple for q in quads], quads)
 
         return rdf_response(rdf_format, ("ontology",), produce)

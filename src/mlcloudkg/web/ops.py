@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -17,18 +18,18 @@ STARTED = time.time()
 def healthz() -> Response:
     live = current_app.extensions["mlcloudkg"]
     served = live.current()
-    manifest = served.build.manifest
     problems = live.problems() + ([metrics.problem] if metrics.problem else [])
-    try:
-        stale = sources_digest(live.settings) != served.version
-    except OSError:
-        stale = False
+    stale = False
+    if served.build is not None:  # a service over a store has no sources of its own to compare
+        with contextlib.suppress(OSError):
+            stale = sources_digest(live.settings) != served.version
     body = {
         "status": "degraded" if problems else "ok",
         "serving": {
             "build": served.version,
-            "built_at": manifest["built_at"],
-            "triples": manifest["graphs"]["default"],
+            "built_at": served.release.built_at.isoformat(),
+            "triples": served.release.default_triples,
+            "store": live.settings.store or None,
         },
         "sources_changed_since_build": stale,
         "problems": problems,

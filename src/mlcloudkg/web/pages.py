@@ -230,7 +230,7 @@ def changes() -> Response:
         labels=names,
         values={term: _readable(term, names) for c in every for term in (*c.before, *c.after)},
         passages=passages_of(kg, graphs),
-        snapshots=served().build.manifest.get("snapshots", []),
+        snapshots=list(served().release.snapshots),
     )
 
 

@@ -84,5 +84,5 @@ def query() -> Response:
         prefilled=request.args.get("query", NEW_TAB_QUERY),
         formats=formats(),
         install_hint=INSTALL_HINT,
-        downloads=build.build.manifest["downloads"],
+        downloads=build.release.downloads,
     )

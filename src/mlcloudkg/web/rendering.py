@@ -58,7 +58,7 @@ def register(app: Flask) -> None:
     @app.context_processor
     def build_details() -> dict[str, Any]:
         build = served()
-        return {"build": build.version, "built_at": build.build.manifest["built_at"]}
+        return {"build": build.version, "built_at": build.release.built_at.isoformat()}
 
     def vendor_url(name: str, filename: str) -> str:
         return url_for("assets.vendor", name=name, version=library_version(name), filename=filename)

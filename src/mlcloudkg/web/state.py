@@ -55,7 +55,7 @@ def requested_state() -> State:
         kg=build.view(asked),
         asked=asked if asked != "now" else "",
         latest=build.kg.state_date,
-        snapshots=list(build.build.manifest.get("snapshots", [])),
+        snapshots=list(build.release.snapshots),
         kept=[(name, value) for name, value in request.args.items(multi=True) if name != AS_OF],
     )
 

@@ -1,0 +1,191 @@
+"""`mlcloudkg publish`: load a build into any SPARQL 1.1 store through the Graph Store HTTP Protocol.
+
+Every named graph of the build is PUT under its own name (replacing what the store held under it), and the build's
+default graph into the store's default graph (`?default`), so that a store whose default graph is its own (not the
+union of its named graphs, as Oxigraph's server by default) answers like our embedded store. Bodies are N-Triples,
+streamed in chunks, never built whole. Blank nodes are written as skolem IRIs (skolem.py).
+
+The order makes a re-publish safe for the services reading the store: graph:provenance, which holds the version
+record (release.py), is written last, so the version they read changes only once all the data is in place; then
+the graphs of the previous version that this one no longer has are deleted.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from itertools import islice
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from mlcloudkg import __version__
+from mlcloudkg.build import Build
+from mlcloudkg.dataset import DEFAULT, PROVENANCE, snapshot_graphs
+from mlcloudkg.errors import ConfigurationError, PublishFailed
+from mlcloudkg.namespaces import MLC, PREFIXES
+from mlcloudkg.release import publish_record
+from mlcloudkg.skolem import skolemized_triple
+
+NTRIPLES = "application/n-triples"
+TRIPLES_PER_CHUNK = 10_000
+RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
+SNAPSHOT_DATE = ox.NamedNode(str(MLC.snapshotDate))
+GSP = "https://www.w3.org/TR/sparql11-http-rdf-update/"
+# What to say the store accepts, by the status it refused a request with.
+ACCEPTED_BY_STATUS = {
+    400: "RDF the store can parse: N-Triples, https://www.w3.org/TR/n-triples/",
+    401: "credentials with write access: --auth USER:PASSWORD or 'Bearer TOKEN' (env MLCLOUDKG_PUBLISH_AUTH)",
+    403: "credentials with write access: --auth USER:PASSWORD or 'Bearer TOKEN' (env MLCLOUDKG_PUBLISH_AUTH)",
+    404: "the URL of the store's Graph Store Protocol service, e.g. http://127.0.0.1:7878/store (Oxigraph) or "
+    "http://127.0.0.1:3030/dataset/data (Fuseki)",
+    405: "the URL of the store's Graph Store Protocol service, writable (not its read-only SPARQL endpoint)",
+    413: "a store that accepts larger requests (raise its body size limit)",
+    415: f"a store that accepts {NTRIPLES} bodies",
+}
+
+
+@dataclass(frozen=True)
+class Published:
+    """What was published where."""
+
+    version: str
+    graphs: int
+    triples: int
+    removed: tuple[str, ...]  # graphs of the previous version that this one does not have
+    seconds: float
+
+
+class GraphStoreClient:
+    """The SPARQL 1.1 Graph Store HTTP Protocol with indirect graph identification (?graph=IRI, ?default)."""
+
+    def __init__(self, url: str, authorization: str = "", timeout: float = 300.0) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"--to {url!r} is not the URL of a Graph Store Protocol service — accepted: an http:// or https:// "
+                "URL, e.g. http://127.0.0.1:7878/store"
+            )
+        self.url = url
+        self.authorization = authorization
+        self.timeout = timeout
+
+    def put(self, graph: ox.NamedNode | ox.DefaultGraph, body: Iterable[bytes]) -> None:
+        """Replace the graph with the N-Triples of `body` (sent chunked, as it is produced)."""
+        self._send("PUT", graph, body, {"Content-Type": f"{NTRIPLES}; charset=utf-8"})
+
+    def get(self, graph: ox.NamedNode) -> list[ox.Triple] | None:
+        """The graph's statements, or None when the store has no such graph (404)."""
+        try:
+            body, media_type = self._send("GET", graph, None, {"Accept": f"{NTRIPLES}, text/turtle;q=0.9"})
+        except PublishFailed as failed:
+            if failed.status == 404:
+                return None
+            raise
+        rdf_format = ox.RdfFormat.from_media_type(media_type) or ox.RdfFormat.N_TRIPLES
+        try:
+            return [quad.triple for quad in ox.parse(body, format=rdf_format)]
+        except SyntaxError as error:
+            raise PublishFailed(
+                f"the store's copy of <{graph.value}> is not readable as {media_type or NTRIPLES}: {error}"
+                f" — accepted: a store that answers GET {self._address(graph)} with RDF"
+            ) from None
+
+    def delete(self, graph: ox.NamedNode) -> None:
+        """Remove the graph (a graph already gone is fine)."""
+        try:
+            self._send("DELETE", graph, None, {})
+        except PublishFailed as failed:
+            if failed.status != 404:
+                raise
+
+    def _address(self, graph: ox.NamedNode | ox.DefaultGraph) -> str:
+        joiner = "&" if "?" in self.url else "?"
+        if isinstance(graph, ox.DefaultGraph):
+            return f"{self.url}{joiner}default"
+        return f"{self.url}{joiner}graph={quote(graph.value, safe='')}"
+
+    def _send(
+        self, method: str, graph: ox.NamedNode | ox.DefaultGraph, body: Iterable[bytes] | None, headers: dict[str, str]
+    ) -> tuple[bytes, str]:
+        headers = {**headers, "User-Agent": f"mlcloudkg/{__version__}"}
+        if self.authorization:
+            headers["Authorization"] = self.authorization
+        address = self._address(graph)
+        # An iterable body without Content-Length goes out with chunked transfer encoding.
+        request = urllib.request.Request(address, data=body, method=method, headers=headers)  # type: ignore[arg-type]
+        name = "the default graph" if isinstance(graph, ox.DefaultGraph) else f"<{graph.value}>"
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.read(), response.headers.get_content_type()
+        except urllib.error.HTTPError as error:
+            message = " ".join(error.read().decode("utf-8", "replace").split())[:500] or "(no message)"
+            raise PublishFailed(
+                f"the store refused {method} {address} for {name} ({error.code} {error.reason}): {message} — "
+                f"accepted: {ACCEPTED_BY_STATUS.get(error.code, f'a store that implements {GSP}')}",
+                status=error.code,
+            ) from None
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            reason = error.reason if isinstance(error, urllib.error.URLError) else error
+            raise PublishFailed(
+                f"cannot {method} {name} at {address}: {reason or type(reason).__name__} — accepted: the URL of a "
+                f"running store's Graph Store Protocol service that answers within {self.timeout:g} s"
+            ) from None
+
+
+def publish(build: Build, client: GraphStoreClient) -> Published:
+    """Load `build` into the store behind `client` (see the module's description for the order)."""
+    started = time.perf_counter()
+    store = ox.Store.read_only(str(build.store_path))
+    record = publish_record(build)
+    previous = _published_graphs(client.get(PROVENANCE) or [])
+    graphs = [g for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g != PROVENANCE]
+    triples = 0
+    for graph in sorted(graphs, key=lambda g: g.value):
+        triples += _put(client, graph, store.quads_for_pattern(None, None, None, graph))
+    triples += _put(client, DEFAULT, store.quads_for_pattern(None, None, None, DEFAULT), record)
+    triples += _put(client, PROVENANCE, store.quads_for_pattern(None, None, None, PROVENANCE), record)
+    current = {g.value for g in graphs}
+    removed = tuple(sorted(previous - current - {PROVENANCE.value}))
+    for stale in removed:
+        client.delete(ox.NamedNode(stale))
+    return Published(build.digest, len(graphs) + 1, triples, removed, time.perf_counter() - started)
+
+
+def _put(
+    client: GraphStoreClient,
+    graph: ox.NamedNode | ox.DefaultGraph,
+    quads: Iterable[ox.Quad],
+    extra: list[ox.Triple] | None = None,
+) -> int:
+    counted = [0]
+    client.put(graph, _ntriples(quads, extra or [], counted))
+    return counted[0]
+
+
+def _ntriples(quads: Iterable[ox.Quad], extra: list[ox.Triple], counted: list[int]) -> Iterator[bytes]:
+    """N-Triples in chunks of TRIPLES_PER_CHUNK statements, blank nodes as skolem IRIs; counts what it wrote."""
+    statements = (skolemized_triple(t) for t in (*(q.triple for q in quads), *extra))
+    while chunk := list(islice(statements, TRIPLES_PER_CHUNK)):
+        counted[0] += len(chunk)
+        yield ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES)
+
+
+def _published_graphs(provenance: list[ox.Triple]) -> set[str]:
+    """The passage and snapshot graphs a previous publish wrote, as its graph:provenance describes them."""
+    passages = {
+        t.subject.value
+        for t in provenance
+        if t.predicate == RDF_TYPE and t.object == SOURCED_GRAPH and isinstance(t.subject, ox.NamedNode)
+    }
+    snapshots = {
+        graph.value
+        for t in provenance
+        if t.predicate == SNAPSHOT_DATE and isinstance(t.object, ox.Literal)
+        for graph in snapshot_graphs(date.fromisoformat(t.object.value))
+    }
+    return passages | snapshots
