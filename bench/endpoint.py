@@ -37,7 +37,8 @@ from bench.synthetic import write as write_synthetic
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
-OURS, OXIGRAPH, RDFLIB = report.SERVERS
+OURS, OVER_STORE, OXIGRAPH, RDFLIB = report.SERVERS
+OUR_SERVERS = (OURS, OVER_STORE)
 
 
 def _size(text: str) -> int:
@@ -116,9 +117,35 @@ def start_ours(directory: Path, log_dir: Path) -> servers.Server:
     metrics = log_dir / f"metrics-{port}"
     shutil.rmtree(metrics, ignore_errors=True)
     metrics.mkdir(parents=True)
-    command = [sys.executable, "-m", "mlcloudkg", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    # --no-watch: a rebuild in the middle of a measurement would measure the rebuild.
+    command = [sys.executable, "-m", "mlcloudkg", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-watch"]
     environment = {**our_environment(directory), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
     return servers.start(OURS, command, port, "/healthz", log_dir / "ours.log", env=environment)
+
+
+def publish(directory: Path, store: servers.Server) -> float:
+    """`mlcloudkg publish` of the build into an Oxigraph server; returns the seconds it took."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "mlcloudkg", "publish", "--to", f"http://127.0.0.1:{store.port}/store"],
+        env={**os.environ, **our_environment(directory)},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def start_over_store(directory: Path, store: servers.Server, log_dir: Path) -> servers.Server:
+    port = servers.free_port()
+    metrics = log_dir / f"metrics-{port}"
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True)
+    command = [
+        *(sys.executable, "-m", "mlcloudkg", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-watch"),
+        *("--store", f"http://127.0.0.1:{store.port}/query"),
+    ]
+    environment = {**our_environment(directory), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    return servers.start(OVER_STORE, command, port, "/healthz", log_dir / "over-store.log", env=environment)
 
 
 def start_oxigraph(bin_dir: Path, location: Path, log_dir: Path) -> servers.Server:
@@ -133,7 +160,7 @@ def start_rdflib(bin_dir: Path, dataset: Path, log_dir: Path) -> servers.Server:
     return servers.start(RDFLIB, command, port, "/?query=ASK%7B%7D", log_dir / "rdflib-endpoint.log")
 
 
-ENDPOINT_PATHS = {OURS: "/sparql", OXIGRAPH: "/query", RDFLIB: "/"}
+ENDPOINT_PATHS = {OURS: "/sparql", OVER_STORE: "/sparql", OXIGRAPH: "/query", RDFLIB: "/"}
 
 
 def timed_starts(fleet: servers.Fleet, start: Any, repeat: int) -> tuple[servers.Server, list[float]]:
@@ -160,7 +187,7 @@ def measure_latency(
     for _ in range(options.repeat):
         for item in items:
             for server, endpoint in endpoints.items():
-                if (item.ours_only and server != OURS) or (item.name, server) in given_up:
+                if (item.ours_only and server not in OUR_SERVERS) or (item.name, server) in given_up:
                     continue
                 outcome = loadgen.latency(endpoint, item.make, options.samples, options.budget, options.timeout)
                 rounds[item.name].setdefault(server, []).append(outcome)
@@ -282,6 +309,18 @@ def run_size(label: str, options: argparse.Namespace, bin_dir: Path) -> dict[str
         result["servers"][OXIGRAPH] = {
             "status": "ok",
             "load_seconds": statistics.median(loads),
+            "startup_seconds": statistics.median(times),
+            "startup_each": times,
+        }
+        # A store of its own, so that the peer's stays exactly the exported dataset.
+        shutil.rmtree(directory / "published-store", ignore_errors=True)
+        store = fleet.add(start_oxigraph(bin_dir, directory / "published-store", log_dir))
+        published = publish(directory, store)
+        over_store, times = timed_starts(fleet, lambda: start_over_store(directory, store, log_dir), options.repeat)
+        running[OVER_STORE] = over_store
+        result["servers"][OVER_STORE] = {
+            "status": "ok",
+            "load_seconds": published,
             "startup_seconds": statistics.median(times),
             "startup_each": times,
         }

@@ -12,8 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 
 OURS = "ours"
+# Our service over a store (serve --store), here an Oxigraph server that `mlcloudkg publish` loaded.
+OVER_STORE = "ours over oxigraph"
 PEERS = ("oxigraph", "rdflib-endpoint")
-SERVERS = (OURS, *PEERS)
+SERVERS = (OURS, OVER_STORE, *PEERS)
+# The ratios reported: each of our two backends against the peers it can be compared with.
+RATIOS = ((OURS, "oxigraph"), (OURS, "rdflib-endpoint"), (OVER_STORE, "oxigraph"))
 MIB = 1024 * 1024
 MISSING = "-"
 
@@ -62,7 +66,7 @@ def _status(result: dict[str, Any], server: str) -> str:
 
 
 def latency_table(result: dict[str, Any]) -> str:
-    header = ["query (1 client)", *(f"{s} p50 / p99 ms" for s in SERVERS), *(f"ours/{p} p50" for p in PEERS), "rows"]
+    header = ["query (1 client)", *(f"{s} p50 / p99 ms" for s in SERVERS), *(f"{a}/{b} p50" for a, b in RATIOS), "rows"]
     rows = []
     for name, by_server in result["latency"].items():
         cells = [name]
@@ -74,9 +78,8 @@ def latency_table(result: dict[str, Any]) -> str:
                 cells.append(figures["skipped"])
             else:
                 cells.append(f"{milliseconds(figures['p50'])} / {milliseconds(figures['p99'])}")
-        ours = by_server.get(OURS, {})
-        for peer in PEERS:
-            cells.append(ratio(ours.get("p50"), by_server.get(peer, {}).get("p50")))
+        for ours, peer in RATIOS:
+            cells.append(ratio(by_server.get(ours, {}).get("p50"), by_server.get(peer, {}).get("p50")))
         counts = {s: f["rows"] for s, f in by_server.items() if f.get("rows") is not None}
         if not counts:
             cells.append("")
@@ -89,7 +92,7 @@ def latency_table(result: dict[str, Any]) -> str:
 
 
 def throughput_table(result: dict[str, Any]) -> str:
-    header = ["mix", "clients", *(f"{s} q/s" for s in SERVERS), *(f"ours/{p}" for p in PEERS), "errors"]
+    header = ["mix", "clients", *(f"{s} q/s" for s in SERVERS), *(f"{a}/{b}" for a, b in RATIOS), "errors"]
     rows = []
     for mix, by_clients in result["throughput"].items():
         for clients, by_server in by_clients.items():
@@ -102,9 +105,8 @@ def throughput_table(result: dict[str, Any]) -> str:
                     cells.append(figures["skipped"])
                 else:
                     cells.append(f"{figures['qps']:,.1f}")
-            ours = by_server.get(OURS, {}).get("qps")
-            for peer in PEERS:
-                cells.append(ratio(ours, by_server.get(peer, {}).get("qps")))
+            for ours, peer in RATIOS:
+                cells.append(ratio(by_server.get(ours, {}).get("qps"), by_server.get(peer, {}).get("qps")))
             errors = {s: f["errors"] for s, f in by_server.items() if f.get("errors")}
             cells.append(", ".join(f"{s}: {e}" for s, e in errors.items()))
             rows.append(cells)
