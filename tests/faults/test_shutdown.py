@@ -43,7 +43,9 @@ def test_sigterm_lets_requests_in_flight_finish(settings: Settings, kg) -> None:
     for client in clients:
         client.join(timeout=60)
     assert server.process.wait(timeout=60) == 0
-    assert time.monotonic() - stopping < 15  # drained, not cut off at the 30 s graceful timeout
+    # Drained before gunicorn's 30 s graceful timeout would have cut the workers off (a busy machine may take half
+    # of it: the queries share two cores with the rest of the suite).
+    assert time.monotonic() - stopping < 29
     for name, answer in answers.items():
         assert isinstance(answer, requests.Response), f"{name}: {answer}"
         assert answer.status_code == 200, name
