@@ -40,7 +40,8 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 
 test: build $(CHROMIUM)
-	$(BIN)/python -m pytest
+	# Two test processes: the suite waits on live servers and subprocesses as much as it computes.
+	$(BIN)/python -m pytest -n 2
 
 lint: install
 	$(BIN)/ruff check src tests bench
