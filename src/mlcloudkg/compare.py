@@ -93,8 +93,18 @@ class Comparison:
 
 
 def services(kg: KnowledgeGraph) -> list[tuple[str, str]]:
-    """All services of the graph, (IRI, name), by name."""
-    return [(row["service"], row["serviceName"]) for row in kg.named("services")]
+    """All services of the graph, (IRI, name), by name: index look-ups only (the `services` query counts plans)."""
+    rows = kg.query("""
+        PREFIX mlc: <https://w3id.org/mlcloudkg/ontology#> PREFIX schema: <https://schema.org/>
+        SELECT ?service ?serviceName WHERE { ?service a mlc:NotebookService ; schema:name ?serviceName }
+        ORDER BY ?serviceName ?service""")
+    return list(dict((row["service"], row["serviceName"]) for row in rows).items())
+
+
+def _each(kg: KnowledgeGraph, query: str, iris: list[str]) -> list[Row]:
+    """A named query asked about each service in turn: its rows for the services compared, at a cost that does not
+    grow with the other services in the graph."""
+    return [row for iri in iris for row in kg.named(query, service=iri)]
 
 
 def compare(kg: KnowledgeGraph, wanted: list[str]) -> Comparison:
@@ -115,13 +125,12 @@ def compare(kg: KnowledgeGraph, wanted: list[str]) -> Comparison:
 
 def _about(kg: KnowledgeGraph, iris: list[str]) -> Section:
     rows: dict[str, dict[str, Cell]] = defaultdict(dict)
-    for row in kg.named("what-is"):
-        if row["service"] in iris:
-            if "description" in row:
-                rows["Description"][row["service"]] = Cell(row["description"], row["service"], SCHEMA + "description")
-            rows["Made by"][row["service"]] = Cell(row["providerName"], row["service"], SCHEMA + "provider")
-    for row in kg.named("services"):
-        if row["service"] in iris and "homepage" in row:
+    for row in _each(kg, "what-is", iris):
+        if "description" in row:
+            rows["Description"][row["service"]] = Cell(row["description"], row["service"], SCHEMA + "description")
+        rows["Made by"][row["service"]] = Cell(row["providerName"], row["service"], SCHEMA + "provider")
+    for row in _each(kg, "services", iris):
+        if "homepage" in row:
             rows["Homepage"][row["service"]] = Cell(
                 row["homepage"], row["service"], SCHEMA + "url", link=row["homepage"]
             )
@@ -130,9 +139,9 @@ def _about(kg: KnowledgeGraph, iris: list[str]) -> Section:
 
 def _free_tier(kg: KnowledgeGraph, iris: list[str]) -> Section:
     rows: dict[str, dict[str, Cell]] = defaultdict(dict)
-    for row in kg.named("free-runtimes"):
+    for row in _each(kg, "free-runtimes", iris):
         service, runtime = row["service"], row["runtime"]
-        if service not in iris or service in rows["GPU"]:
+        if service in rows["GPU"]:
             continue
         rows["GPU"][service] = Cell(gpu_cell(row), runtime, str(MLC.gpuModel))
         rows["GPU RAM"][service] = Cell(upto(row.get("gpuMemoryMaxGB"), " GB"), runtime, str(MLC.gpuMemory))
@@ -157,9 +166,8 @@ def _free_tier(kg: KnowledgeGraph, iris: list[str]) -> Section:
 
 def _plans(kg: KnowledgeGraph, iris: list[str]) -> Section:
     by_plan: dict[str, list[Row]] = defaultdict(list)
-    for row in kg.named("plans"):
-        if row["service"] in iris:
-            by_plan[row["plan"]].append(row)
+    for row in _each(kg, "plans", iris):
+        by_plan[row["plan"]].append(row)
     cells: dict[str, list[str]] = defaultdict(list)
     for plan_rows in by_plan.values():
         first = plan_rows[0]
@@ -185,10 +193,8 @@ def _plans(kg: KnowledgeGraph, iris: list[str]) -> Section:
 
 def _features(kg: KnowledgeGraph, iris: list[str]) -> Section:
     rows: dict[str, dict[str, Cell]] = defaultdict(dict)
-    for row in kg.named("feature-matrix"):
+    for row in _each(kg, "feature-matrix", iris):
         service = row["service"]
-        if service not in iris:
-            continue
         label = row["featureLabel"][:1].upper() + row["featureLabel"][1:]
         if row["feature"] == str(MLC.jupyterFlavour):
             rows[label][service] = Cell(row["detail"], service, str(MLC.jupyterFlavour))
