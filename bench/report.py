@@ -65,6 +65,12 @@ def _status(result: dict[str, Any], server: str) -> str:
     return result["servers"].get(server, {}).get("status", "not run")
 
 
+def _answered_p50(by_server: dict[str, Any], server: str) -> float | None:
+    """A server's p50 for a query, unless it failed it (a p50 of the few answers before it gave up is no figure)."""
+    figures = by_server.get(server, {})
+    return None if figures.get("skipped") else figures.get("p50")
+
+
 def latency_table(result: dict[str, Any]) -> str:
     header = ["query (1 client)", *(f"{s} p50 / p99 ms" for s in SERVERS), *(f"{a}/{b} p50" for a, b in RATIOS), "rows"]
     rows = []
@@ -79,7 +85,7 @@ def latency_table(result: dict[str, Any]) -> str:
             else:
                 cells.append(f"{milliseconds(figures['p50'])} / {milliseconds(figures['p99'])}")
         for ours, peer in RATIOS:
-            cells.append(ratio(by_server.get(ours, {}).get("p50"), by_server.get(peer, {}).get("p50")))
+            cells.append(ratio(_answered_p50(by_server, ours), _answered_p50(by_server, peer)))
         counts = {s: f["rows"] for s, f in by_server.items() if f.get("rows") is not None}
         if not counts:
             cells.append("")
