@@ -53,13 +53,14 @@ def prepare_root(directory: Path, size: int) -> Path:
     root = directory / "root"
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
-    for name in ("ontology", "queries"):
-        link = root / name
+    # Re-pointed every run: a root made by another checkout would measure that checkout's queries and data.
+    links = [(root / name, ROOT / name) for name in ("ontology", "queries")]
+    links += [(data / source.name, source) for source in sorted((ROOT / "data").glob("*.trig"))]
+    for link, target in links:
+        if link.is_symlink() and link.readlink() != target:
+            link.unlink()
         if not link.exists():
-            link.symlink_to(ROOT / name)
-    for source in sorted((ROOT / "data").glob("*.trig")):
-        if not (data / source.name).exists():
-            (data / source.name).symlink_to(source)
+            link.symlink_to(target)
     synthetic = data / f"synthetic-{size}.trig"
     if not synthetic.exists():
         write_synthetic(size, synthetic)
@@ -232,10 +233,9 @@ def measure_throughput(
     a busy spell of the machine falls on every server alike). A server that failed an item of the mix at one
     client is not loaded with that mix: its figure would measure the failures."""
     sparql = [item for item in items if not item.ours_only]
-    mixes = {
-        "selective (comparison, finder, provenance)": [item for item in sparql if item.selective],
-        "all SPARQL queries": sparql,
-    }
+    mixes = {"selective (comparison, finder, provenance)": [item for item in sparql if item.selective]}
+    if not options.selective_only:
+        mixes["all SPARQL queries"] = sparql
     runs: dict[tuple[str, int, str], list[loadgen.Outcome]] = {}
     for _ in range(options.repeat):
         for mix, members in mixes.items():
@@ -293,7 +293,7 @@ def run_size(label: str, options: argparse.Namespace, bin_dir: Path) -> dict[str
         "servers": {},
         "load_average": {"start": load_at_start},
     }
-    items = workload.items(ROOT / "queries", size)
+    items = [i for i in workload.items(ROOT / "queries", size) if i.selective or not options.selective_only]
     fleet = servers.Fleet()
     with fleet.running():
         print(f"## {label}: starting servers ({quads:,} quads)", flush=True)
@@ -446,6 +446,11 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         metavar="JSON",
         help="print one report of earlier runs' JSON files, run nothing",
+    )
+    parser.add_argument(
+        "--selective-only",
+        action="store_true",
+        help="only the selective questions (one service's plans, the finder, provenance, the two pages)",
     )
     parser.add_argument("--rdflib-max", default="100k", help="largest size rdflib-endpoint is run at")
     options = parser.parse_args(argv)
