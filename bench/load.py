@@ -13,10 +13,8 @@ expects: zero errors, memory flat, and the fast requests' p99 in the hostile rou
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
 import random
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -25,10 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import requests
 
-from bench import report
-from bench.servers import free_port
+from bench import report, servers
+from bench.servers import rss
 from mlcloudkg.config import Settings
 from mlcloudkg.queries import load_catalog
 
@@ -79,7 +78,9 @@ class Round:
     def memory_after_warm_up(self) -> tuple[int, int]:
         """RSS (bytes) of the server's lasting processes (gunicorn, web workers, watcher) just after the warm-up,
         and at the end. Query workers are left out: they are replaced after each timeout, and capped."""
-        later = [server for t, server, _ in self.memory if t >= WARM_UP_SHARE * self.seconds]
+        # Against the sampled span: the round's wall time also holds the wait for its slowest requests to end.
+        span = self.memory[-1][0] if self.memory else 0.0
+        later = [server for t, server, _ in self.memory if t >= WARM_UP_SHARE * span]
         return (later[0], later[-1]) if later else (0, 0)
 
     @property
@@ -198,28 +199,17 @@ def run_round(
 
 def resident_bytes(root: int) -> tuple[int, int]:
     """The resident memory of a server: its lasting processes (the root, its children: web workers, watcher),
-    and its query workers (the web workers' children), from /proc."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            continue
-    children = {pid for pid, ppid in parents.items() if ppid == root}
-    grandchildren = {pid for pid, ppid in parents.items() if ppid in children}
-    return _rss({root} | children), _rss(grandchildren)
-
-
-def _rss(pids: set[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
+    and its query workers (the web workers' children)."""
+    try:
+        server = psutil.Process(root)
+        children = server.children()
+    except psutil.Error:
+        return 0, 0
+    query_workers = []
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            query_workers += child.children()
+    return rss([server, *children]), rss(query_workers)
 
 
 def table(rounds: list[Round]) -> str:
@@ -250,20 +240,11 @@ def table(rounds: list[Round]) -> str:
     return report.table(head, rows)
 
 
-def start_server(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+def start_server(log: Path) -> servers.Server:
+    """`mlcloudkg serve` on a free loopback port, without the watcher (a rebuild would be measured too)."""
+    port = servers.free_port()
     command = [sys.executable, "-m", "mlcloudkg", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-watch"]
-    process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=dict(os.environ))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=2).ok:
-                return process, base
-        except requests.RequestException:
-            time.sleep(0.3)
-    process.send_signal(signal.SIGTERM)
-    raise SystemExit(f"the server did not start; see {log}")
+    return servers.start("ours", command, port, "/healthz", log)
 
 
 def main(argv: list[str]) -> None:
@@ -274,17 +255,23 @@ def main(argv: list[str]) -> None:
     options = parser.parse_args(argv)
     settings = Settings.from_env()
     log = Path(settings.build_dir) / "bench-load-server.log"
-    process, base = start_server(settings, log)
+    server = start_server(log)
+    base = f"http://127.0.0.1:{server.port}"
     try:
         fast = fast_probes(base, settings)
         rounds = [
             run_round(
-                "clean", base, server_pid=process.pid, clients=options.clients, seconds=options.seconds, fast=fast
+                "clean",
+                base,
+                server_pid=server.process.pid,
+                clients=options.clients,
+                seconds=options.seconds,
+                fast=fast,
             ),
             run_round(
                 f"{options.hostile:.0%} hostile",
                 base,
-                server_pid=process.pid,
+                server_pid=server.process.pid,
                 clients=options.clients,
                 seconds=options.seconds,
                 fast=fast,
@@ -293,8 +280,7 @@ def main(argv: list[str]) -> None:
             ),
         ]
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        server.stop()
     print(f"{options.clients} clients, {options.seconds:g} s per round, server on {base} (log: {log})\n")
     print(table(rounds))
     clean, hostile = rounds

@@ -31,11 +31,17 @@ def free_port() -> int:
 def tree_rss(process: psutil.Process) -> int:
     """Resident memory of a process and all its descendants, in bytes (shared pages counted in each: an upper
     bound for a pre-fork server)."""
-    total = 0
     with contextlib.suppress(psutil.Error):
-        for member in [process, *process.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                total += member.memory_info().rss
+        return rss([process, *process.children(recursive=True)])
+    return 0
+
+
+def rss(processes: list[psutil.Process]) -> int:
+    """Resident memory of these processes, in bytes; one that has ended counts nothing."""
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            total += process.memory_info().rss
     return total
 
 

@@ -107,9 +107,10 @@ def _each(kg: KnowledgeGraph, query: str, iris: list[str]) -> list[Row]:
     return [row for iri in iris for row in kg.named(query, service=iri)]
 
 
-def compare(kg: KnowledgeGraph, wanted: list[str]) -> Comparison:
-    """The comparison of the services named by `wanted` (IRIs, prefixed or bare names), in that order."""
-    known = dict(services(kg))
+def compare(kg: KnowledgeGraph, wanted: list[str], every_service: list[tuple[str, str]] | None = None) -> Comparison:
+    """The comparison of the services named by `wanted` (IRIs, prefixed or bare names), in that order.
+    `every_service`: what services(kg) gives, when the caller has it already (it grows with the graph)."""
+    known = dict(every_service if every_service is not None else services(kg))
     iris = []
     for name in wanted:
         iri = kg.resolve(name, "https://w3id.org/mlcloudkg/id/")

@@ -50,7 +50,7 @@ def compare() -> Response:
     kg = state.kg
     everyone = comparison.services(kg)
     wanted = _listed("providers") or [iri for iri, _ in everyone]
-    result = comparison.compare(kg, wanted)
+    result = comparison.compare(kg, wanted, everyone)
     if negotiate([HTML, JSON]) == JSON:
         return _data(result.to_dict())
     # The documents the cells cite, numbered once for the page.
