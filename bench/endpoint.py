@@ -179,10 +179,13 @@ def timed_starts(fleet: servers.Fleet, start: Any, repeat: int) -> tuple[servers
 
 
 def measure_latency(
-    items: list[workload.Item], endpoints: dict[str, loadgen.Endpoint], options: argparse.Namespace
+    items: list[workload.Item],
+    endpoints: dict[str, loadgen.Endpoint],
+    options: argparse.Namespace,
+    fleet: servers.Fleet,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """p50 and p99 of each item at one client on each server, the median over rounds. A server that times out or
-    fails on an item every time in a round is not asked it again."""
+    fails on an item every time in a round is not asked it again. Each measurement starts on an idle machine."""
     rounds: dict[str, dict[str, list[loadgen.Outcome]]] = {item.name: {} for item in items}
     given_up: dict[tuple[str, str], str] = {}
     for _ in range(options.repeat):
@@ -190,6 +193,7 @@ def measure_latency(
             for server, endpoint in endpoints.items():
                 if (item.ours_only and server not in OUR_SERVERS) or (item.name, server) in given_up:
                     continue
+                fleet.settle()
                 outcome = loadgen.latency(endpoint, item.make, options.samples, options.budget, options.timeout)
                 rounds[item.name].setdefault(server, []).append(outcome)
                 if outcome.completed == 0:
@@ -228,6 +232,7 @@ def measure_throughput(
     endpoints: dict[str, loadgen.Endpoint],
     latency: dict[str, dict[str, dict[str, Any]]],
     options: argparse.Namespace,
+    fleet: servers.Fleet,
 ) -> dict[str, dict[int, dict[str, Any]]]:
     """Queries/s of each mix at each client count on each server, the median over rounds (rounds outermost, so that
     a busy spell of the machine falls on every server alike). A server that failed an item of the mix at one
@@ -243,6 +248,7 @@ def measure_throughput(
                 for server, endpoint in endpoints.items():
                     if not _failed(members, server, latency):
                         makers = [m.make for m in members]
+                        fleet.settle()
                         outcome = loadgen.throughput(endpoint, makers, clients, options.duration, options.timeout)
                         runs.setdefault((mix, clients, server), []).append(outcome)
     results: dict[str, dict[int, dict[str, Any]]] = {}
@@ -341,15 +347,21 @@ def run_size(label: str, options: argparse.Namespace, bin_dir: Path) -> dict[str
             name: loadgen.Endpoint(name, server.port, ENDPOINT_PATHS[name]) for name, server in running.items()
         }
         print(f"## {label}: latency at 1 client", flush=True)
-        result["latency"] = measure_latency(items, endpoints, options)
+        result["latency"] = measure_latency(items, endpoints, options, fleet)
         print(f"## {label}: throughput", flush=True)
-        result["throughput"] = measure_throughput(items, endpoints, result["latency"], options)
-        result["load_average"]["end"] = [round(x, 2) for x in os.getloadavg()]
-        for name, server in running.items():
-            result["servers"][name]["peak_rss"] = server.peak_rss
-            if server.process.poll() is not None:
-                result["servers"][name]["status"] = f"exited with {server.process.returncode} during the run"
+        result["throughput"] = measure_throughput(items, endpoints, result["latency"], options, fleet)
+        _record_end(result, running, fleet)
     return result
+
+
+def _record_end(result: dict[str, Any], running: dict[str, servers.Server], fleet: servers.Fleet) -> None:
+    """What the servers used, whether they lasted, and how the machine was when the measurements ended."""
+    result["load_average"]["end"] = [round(x, 2) for x in os.getloadavg()]
+    result["settle_seconds"] = round(fleet.settled_seconds, 1)
+    for name, server in running.items():
+        result["servers"][name]["peak_rss"] = server.peak_rss
+        if server.process.poll() is not None:
+            result["servers"][name]["status"] = f"exited with {server.process.returncode} during the run"
 
 
 def _synthetic_triples(path: Path) -> int:
@@ -412,7 +424,8 @@ def render(run: dict[str, Any]) -> str:
             f"({result['default_graph_triples']:,} in the default graph)",
             "",
             f"Load average (1, 5, 15 min) when the servers started: {result['load_average']['start']}, "
-            f"when the measurements ended: {result['load_average'].get('end')}",
+            f"when the measurements ended: {result['load_average'].get('end')}; waited for idle servers between "
+            f"measurements: {result.get('settle_seconds', '?')} s",
             "",
             report.servers_table(result),
             "",

@@ -19,6 +19,8 @@ from pathlib import Path
 import psutil
 
 READY_TIMEOUT = 1800.0  # rdflib-endpoint parses the whole dataset before it answers
+SETTLE_LIMIT = 300.0  # Oxigraph's server took up to 31 s on one abandoned 1M query
+IDLE_SHARE = 0.05  # of one core: what an idle server tree (gunicorn's heartbeats, memory watch) stays under
 
 
 def free_port() -> int:
@@ -34,6 +36,19 @@ def tree_rss(process: psutil.Process) -> int:
     with contextlib.suppress(psutil.Error):
         return rss([process, *process.children(recursive=True)])
     return 0
+
+
+def _cpu_seconds(servers: list[Server]) -> dict[int, float]:
+    """CPU seconds used so far by every process of these servers' trees, by pid."""
+    used: dict[int, float] = {}
+    for server in servers:
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(server.process.pid)
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    used[process.pid] = times.user + times.system
+    return used
 
 
 def rss(processes: list[psutil.Process]) -> int:
@@ -136,6 +151,7 @@ class Fleet:
 
     def __init__(self) -> None:
         self.servers: list[Server] = []
+        self.settled_seconds = 0.0  # waited in settle(), all calls together
 
     def add(self, server: Server) -> Server:
         self.servers.append(server)
@@ -145,6 +161,27 @@ class Fleet:
         server.stop()
         if server in self.servers:
             self.servers.remove(server)
+
+    def settle(self, interval: float = 0.25, limit: float = SETTLE_LIMIT) -> float:
+        """Wait until no server uses the CPU, and return the seconds waited.
+
+        A server may go on computing a query its client gave up on (Oxigraph's does, to the end); measured next, another
+        server would share the machine with it. At most `limit` seconds: a server still busy then is reported, not
+        waited for."""
+        started = time.perf_counter()
+        before = _cpu_seconds(self.servers)
+        while time.perf_counter() - started < limit:
+            time.sleep(interval)
+            after = _cpu_seconds(self.servers)
+            busy = sum(after[pid] - before[pid] for pid in after.keys() & before.keys())
+            if busy < IDLE_SHARE * interval:
+                break
+            before = after
+        else:
+            print(f"  servers still busy after {limit:.0f} s; measuring anyway", flush=True)
+        waited = time.perf_counter() - started
+        self.settled_seconds += waited
+        return waited
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Fleet]:
