@@ -30,24 +30,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def tree_rss(process: psutil.Process) -> int:
+def _tree(pid: int) -> list[psutil.Process]:
+    """A process and all its descendants; none if it has ended."""
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    return []
+
+
+def tree_rss(pid: int) -> int:
     """Resident memory of a process and all its descendants, in bytes (shared pages counted in each: an upper
     bound for a pre-fork server)."""
-    with contextlib.suppress(psutil.Error):
-        return rss([process, *process.children(recursive=True)])
-    return 0
+    return rss(_tree(pid))
 
 
 def _cpu_seconds(servers: list[Server]) -> dict[int, float]:
     """CPU seconds used so far by every process of these servers' trees, by pid."""
     used: dict[int, float] = {}
     for server in servers:
-        with contextlib.suppress(psutil.Error):
-            root = psutil.Process(server.process.pid)
-            for process in [root, *root.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    times = process.cpu_times()
-                    used[process.pid] = times.user + times.system
+        for process in _tree(server.process.pid):
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                used[process.pid] = times.user + times.system
     return used
 
 
@@ -77,15 +81,14 @@ class Server:
         """Sample the process tree's RSS in the background until the server stops."""
 
         def sample() -> None:
-            process = psutil.Process(self.process.pid)
             while not self._watching.is_set():
-                self.peak_rss = max(self.peak_rss, tree_rss(process))
+                self.peak_rss = max(self.peak_rss, tree_rss(self.process.pid))
                 self._watching.wait(interval)
 
         threading.Thread(target=sample, daemon=True).start()
 
     def rss_now(self) -> int:
-        return tree_rss(psutil.Process(self.process.pid))
+        return tree_rss(self.process.pid)
 
     def stop(self) -> None:
         """SIGTERM to the whole process group, SIGKILL after 15 s."""
