@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from mlcloudkg.api import KnowledgeGraph
+from mlcloudkg.config import Settings
+
 from ..conftest import PROJECT, LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,14 +73,23 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
+@pytest.fixture(scope="session")
+def site(settings: Settings, kg: KnowledgeGraph) -> Iterator[LiveServer]:
+    """The server the pages are browsed on, with the default query time limit. The session's `server` stops queries
+    after 3 s to test time limits quickly, which a page's first query can exceed while the other test worker builds."""
+    live = LiveServer(settings, "--workers", "1", "--evaluators", "2")
+    yield live
+    live.stop()
+
+
 @pytest.fixture
-def browsing(browser: Browser, server: LiveServer) -> Iterator[Browsing]:
+def browsing(browser: Browser, site: LiveServer) -> Iterator[Browsing]:
     """A new page in a new context (empty storage: YASGUI starts afresh); after the test, no request may have
     left this server and no script may have failed."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
-    session = Browsing(page, server.url)
+    session = Browsing(page, site.url)
     page.on("request", lambda request: session.requests.append(request.url))
     page.on("pageerror", lambda error: session.errors.append(str(error)))
     yield session
