@@ -318,6 +318,18 @@ def test_find(settings: Settings) -> None:
     assert "SELECT DISTINCT ?service ?name" in result.stdout
 
 
+def test_find_shows_a_page_of_each_list(settings: Settings) -> None:
+    asked = ("find", "--free", "--private-notebooks", "--min-gpu-memory-gb", "16")
+    result = run_cli(settings, *asked, "--limit", "2", "--others-offset", "2")
+    assert result.returncode == 0, result.stderr
+    assert "Meet every requirement (1):\n  Google Colab\n" in result.stdout
+    assert "The others, and what they do not meet (5, 3 to 4 shown):\n" in result.stdout
+    assert len(result.stdout.split("do not meet")[1].strip().splitlines()) == 3  # the heading's end and two others
+    refused = run_cli(settings, *asked, "--limit", "0")
+    assert refused.returncode == 2
+    assert "Invalid value for --limit: 0 is out of range — accepted: a whole number from 1 to 1000" in refused.stderr
+
+
 def test_find_as_json(settings: Settings, kg: KnowledgeGraph) -> None:
     result = run_cli(settings, "find", "--cli", "--format", "json")
     assert result.returncode == 0, result.stderr

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
+from html import unescape
 
 import pytest
 from flask import Flask
@@ -138,6 +139,20 @@ def test_the_finder_page_shows_matches_and_the_query(client: FlaskClient, kg: Kn
     assert [m.name for m in result.matches] == ["Google Colab"]
     assert '<ul class="matches">\n    <li><a href="/id/google-colab">Google Colab</a></li>' in html
     assert "FILTER(COALESCE(?sessionMax, ?sessionValue) / ?perHour &gt;= 12)" in html
+
+
+def test_the_finder_page_pages_through_the_others(client: FlaskClient, kg: KnowledgeGraph) -> None:
+    asked = "free=on&min_gpu_memory_gb=16&private_notebooks=on"
+    names = [c.name for c in find(kg, Requirements(free=True, min_gpu_memory_gb=16, private_notebooks=True)).others]
+    first = client.get(f"/find?{asked}&limit=2", headers=BROWSER).get_data(as_text=True)
+    assert "1 service meets every requirement" in first and "1 to 2 of 5" in first
+    assert 'rel="prev"' not in first
+    following = re.search(r'<a rel="next" href="([^"]+)">Next 2</a>', first)
+    assert following, "no link to the next page of the others"
+    second = client.get(unescape(following.group(1)), headers=BROWSER).get_data(as_text=True)
+    assert "3 to 4 of 5" in second and 'rel="prev"' in second
+    assert [name for name in names if f">{name}</a>: fails" in second] == names[2:4]
+    assert "1 service meets every requirement" in second  # the matches did not move
 
 
 def test_every_requirement_has_a_control_on_the_finder_form(client: FlaskClient) -> None:

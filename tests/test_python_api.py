@@ -12,6 +12,7 @@ import pytest
 import mlcloudkg
 from mlcloudkg.api import KnowledgeGraph, UnknownName, UnknownQuery
 from mlcloudkg.config import Settings
+from mlcloudkg.errors import InvalidParameter
 from mlcloudkg.finder import RequirementError
 from mlcloudkg.queries import ParameterError
 from mlcloudkg.remote_store import RemoteStore
@@ -159,6 +160,51 @@ def test_the_finder_as_data(kg: KnowledgeGraph) -> None:
     assert data["described"] == ["on the free tier", "with a GPU", "a GPU with at least 16 GB"]
     assert {m["name"] for m in data["matches"]} == {"Google Colab", "Paperspace Gradient"}
     assert data["query"].count("SELECT") == 1
+
+
+@pytest.mark.parametrize(
+    ("budget", "q_blocks_fits", "gradient_fits"),
+    # Q Blocks sells ~100 GPU hours for $20; Gradient's private notebooks come with its paid $0.45/hour instance.
+    [(0.19, False, False), (0.2, True, False), (0.44, True, False), (0.45, True, True)],
+)
+def test_the_budget_per_gpu_hour(kg: KnowledgeGraph, budget: float, q_blocks_fits: bool, gradient_fits: bool) -> None:
+    q_blocks = kg.find(max_price_per_gpu_hour=budget)
+    assert ("Q Blocks" in [c.name for c in q_blocks.matches]) is q_blocks_fits
+    gradient = kg.find(max_price_per_gpu_hour=budget, private_notebooks=True)
+    assert ("Paperspace Gradient" in [c.name for c in gradient.matches]) is gradient_fits
+    assert "Google Colab" in [c.name for c in gradient.matches]  # free and private: counts as $0
+
+
+def test_the_finder_pages_through_both_lists(kg: KnowledgeGraph) -> None:
+    asked = {"free": True, "min_gpu_memory_gb": 16, "private_notebooks": True}
+    whole = kg.find(**asked, limit=1000)
+    assert (whole.match_count, whole.other_count) == (1, 5)
+    names = [c.name for c in whole.others]
+    assert names == sorted(names, key=str.lower)
+    pages = [kg.find(**asked, limit=2, others_offset=skipped) for skipped in (0, 2, 4)]
+    assert [[c.name for c in page.others] for page in pages] == [names[0:2], names[2:4], names[4:]]
+    assert [c.failed for page in pages for c in page.others] == [c.failed for c in whole.others]
+    assert all((page.match_count, page.other_count) == (1, 5) for page in pages)
+    # The age of the facts is asked for the services shown only.
+    shown = {c.service for c in pages[1].others} | {c.service for c in pages[1].matches}
+    assert set(pages[1].freshness.observed) == shown
+    past_the_end = kg.find(**asked, offset=1, others_offset=5)
+    assert (past_the_end.matches, past_the_end.others, past_the_end.match_count) == ([], [], 1)
+    assert past_the_end.to_dict()["page"] == {"limit": 50, "offset": 1, "others_offset": 5}
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ({"limit": 0}, "parameter 'limit': 0 is out of range — accepted: a whole number from 1 to 1000"),
+        ({"limit": 1001}, "parameter 'limit': 1001 is out of range"),
+        ({"offset": -1}, "parameter 'offset': '-1' is not a whole number — accepted: a whole number from 0 to"),
+        ({"others_offset": "2.5"}, "parameter 'others_offset': '2.5' is not a whole number"),
+    ],
+)
+def test_a_bad_page_is_refused(kg: KnowledgeGraph, page: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidParameter, match=message):
+        kg.find(free=True, **page)
 
 
 @pytest.mark.parametrize(

@@ -291,9 +291,21 @@ def test_find(server: LiveServer) -> None:
     assert "with a GPU" in deepnote["fails"]
 
 
+def test_find_answers_a_page_of_each_list_with_the_counts(server: LiveServer) -> None:
+    asked = {"free": "true", "min_gpu_memory_gb": "16", "private_notebooks": "true"}
+    whole = get(server, "/api/find", params=asked).json()
+    page = get(server, "/api/find", params={**asked, "limit": "2", "others_offset": "3"}).json()
+    assert (page["match_count"], page["other_count"]) == (1, 5)
+    assert page["page"] == {"limit": 2, "offset": 0, "others_offset": 3}
+    assert page["others"] == whole["others"][3:5]
+    assert page["matches"] == whole["matches"]
+
+
 @pytest.mark.parametrize(
     ("query", "parameter", "detail"),
     [
+        ({"limit": "5000"}, "limit", "parameter 'limit': 5000 is out of range"),
+        ({"offset": "first"}, "offset", "parameter 'offset': 'first' is not a whole number"),
         ({"free": "maybe"}, "free", "requirement 'free': 'maybe' is not true or false"),
         ({"min_gpu_memory_gb": "-3"}, "min_gpu_memory_gb", "requirement 'min_gpu_memory_gb': -3 is out of range"),
         ({"gpus": "2"}, "gpus", "requirement 'gpus': is not a requirement"),

@@ -277,11 +277,13 @@ class KnowledgeGraph:
 
     def find(self, **requirements: Any) -> FinderResult:
         """The services meeting every requirement (see finder.Requirements: free=True, min_gpu_memory_gb=16, ...),
-        and for every other service the requirements it fails. Raises RequirementError for an unknown one."""
-        from mlcloudkg.finder import Requirements, find
+        and for every other service the requirements it fails. Shows a page of each list, in name order: `limit`
+        services (default 50), skipping `offset` matches and `others_offset` others (see finder.Page). Raises
+        RequirementError for an unknown requirement, InvalidParameter for a bad page."""
+        from mlcloudkg.finder import find, parse
 
         given = {name: _as_text(value) for name, value in requirements.items() if value is not None}
-        return find(self, Requirements.from_strings(given))
+        return find(self, *parse(given))
 
 
 def local_rules(settings: Settings) -> RuleSet:

@@ -450,10 +450,13 @@ def compare(
         click.echo(table(headers, rows, terminal_width()) + "\n")
 
 
-def requirement_options(command: Command) -> Command:
-    """One option per requirement of the finder: a flag for each need, a number for each threshold."""
-    from mlcloudkg.finder import Requirements, is_number
+def finder_options(command: Command) -> Command:
+    """One option per requirement of the finder (a flag for each need, a number for each threshold), then the page."""
+    from mlcloudkg.finder import Page, Requirements, is_number
 
+    for shown in reversed(fields(Page)):
+        flag = "--" + shown.name.replace("_", "-")
+        command = click.option(flag, shown.name, metavar="N", help=shown.metadata["help"])(command)
     for requirement in reversed(fields(Requirements)):
         flag = "--" + requirement.name.replace("_", "-")
         if is_number(requirement):
@@ -464,7 +467,7 @@ def requirement_options(command: Command) -> Command:
 
 
 @cli.command()
-@requirement_options
+@finder_options
 @text_or_json
 @click.option("--show-query", is_flag=True, help="Also print the SPARQL query the finder runs.")
 @graph_source
@@ -484,30 +487,43 @@ def find(
 
     Requirements about a plan must hold on the same plan, e.g. a free, private notebook with a 16 GB GPU:
 
-        mlcloudkg find --free --private-notebooks --min-gpu-memory-gb 16"""
-    from mlcloudkg.finder import RequirementError, Requirements, find
+        mlcloudkg find --free --private-notebooks --min-gpu-memory-gb 16
+
+    Both lists are in name order, shown a page at a time (--limit, --offset, --others-offset)."""
+    from mlcloudkg.errors import InvalidParameter
+    from mlcloudkg.finder import find, parse
 
     given = {name: str(value).lower() for name, value in requirements.items() if value not in (None, False)}
     try:
-        wanted = Requirements.from_strings(given)
-    except RequirementError as error:
+        wanted, shown = parse(given)
+    except InvalidParameter as error:
         option = "--" + error.parameter.replace("_", "-")
         raise click.BadParameter(f"{error.problem} — accepted: {error.accepted}", param_hint=option) from None
-    found = find(open_graph(settings, endpoint, timeout, as_of), wanted)
+    found = find(open_graph(settings, endpoint, timeout, as_of), wanted, shown)
     if output == "json":
         click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
         return
     described = "; ".join(wanted.described()) or "none given"
     click.echo(f"Requirements: {described}\n")
-    click.echo(f"Meet every requirement ({len(found.matches)}):")
+    click.echo(f"Meet every requirement ({_window(found.match_count, shown.offset, len(found.matches))}):")
     for candidate in found.matches:
         click.echo(f"  {candidate.name}")
-    if found.others:
-        click.echo("\nThe others, and what they do not meet:")
+    if found.other_count:
+        others = _window(found.other_count, shown.others_offset, len(found.others))
+        click.echo(f"\nThe others, and what they do not meet ({others}):")
         for candidate in found.others:
             click.echo(f"  {candidate.name}: {'; '.join(candidate.failed)}")
     if show_query:
         click.echo(f"\n{found.query}")
+
+
+def _window(total: int, skipped: int, shown: int) -> str:
+    """How many there are and which of them are shown, e.g. "1300, 51 to 100 shown"."""
+    if shown == total:
+        return str(total)
+    if not shown:
+        return f"{total}, none shown after skipping {skipped}"
+    return f"{total}, {skipped + 1} to {skipped + shown} shown"
 
 
 @cli.command()

@@ -206,6 +206,21 @@ def test_the_finder_lists_matches_reasons_and_opens_its_query(browsing: Browsing
     assert page.locator(VISIBLE_ROWS).count() == len(expected.matches)
 
 
+def test_the_finder_pages_through_the_others(browsing: Browsing, kg: KnowledgeGraph) -> None:
+    page = browsing.open("/find?free=on&min_gpu_memory_gb=16&private_notebooks=on&limit=2")
+    names = [c.name for c in find(kg, Requirements(free=True, min_gpu_memory_gb=16, private_notebooks=True)).others]
+    pager = page.get_by_role("navigation", name="Pages of the others")
+    expect(pager).to_contain_text("1 to 2 of 5")
+    shown = page.locator("ul.others > li > a")
+    assert shown.all_inner_texts() == names[:2]
+    pager.get_by_role("link", name="Next 2").click()
+    expect(pager).to_contain_text("3 to 4 of 5")
+    assert shown.all_inner_texts() == names[2:4]
+    pager.get_by_role("link", name="Previous 2").click()
+    expect(pager).to_contain_text("1 to 2 of 5")
+    assert page.locator("ul.matches li").all_inner_texts() == ["Google Colab"]
+
+
 def test_every_page_opens_with_a_heading_and_labelled_controls(browsing: Browsing) -> None:
     pages = {
         "home": "/",

@@ -21,7 +21,7 @@ from mlcloudkg.compare import compare
 from mlcloudkg.endpoint.executor import Answer, Evaluation
 from mlcloudkg.endpoint.guard import check_query
 from mlcloudkg.errors import InvalidParameter, RequestError
-from mlcloudkg.finder import Requirements, find
+from mlcloudkg.finder import find, parse
 from mlcloudkg.namespaces import KG, compact
 from mlcloudkg.queries import NamedQuery
 from mlcloudkg.results import JSON_MEDIA_TYPE, plain_json_from_sparql_json, plain_value
@@ -164,12 +164,12 @@ def run_query(name: str) -> Response:
 
 @blueprint.get("/find")
 def find_services() -> Response:
-    """The services that meet every requirement given, and what every other service fails."""
+    """The services that meet every requirement given, and what every other service fails: a page of each list."""
     served = live().current()
     values = _single_values()
     view = as_of_view(served, values)
-    requirements = Requirements.from_strings(values)
-    return _json(served, view, ("find", requirements), lambda: find(view, requirements).to_dict())
+    requirements, shown = parse(values)
+    return _json(served, view, ("find", requirements, shown), lambda: find(view, requirements, shown).to_dict())
 
 
 @blueprint.get("/compare")

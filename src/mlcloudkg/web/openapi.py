@@ -12,7 +12,16 @@ from mlcloudkg import __version__
 from mlcloudkg.compare import services
 from mlcloudkg.endpoint.formats import FORMATS
 from mlcloudkg.export import DOWNLOADS
-from mlcloudkg.finder import MAX_NUMBER, Requirements, is_number
+from mlcloudkg.finder import (
+    DEFAULT_PAGE_SIZE,
+    MAX_NUMBER,
+    MAX_OFFSET,
+    MAX_PAGE_SIZE,
+    PAGE_FIELDS,
+    Page,
+    Requirements,
+    is_number,
+)
 from mlcloudkg.namespaces import KG, MLC
 from mlcloudkg.queries import NamedQuery, Parameter
 from mlcloudkg.results import JSON_MEDIA_TYPE, plain_value
@@ -184,13 +193,22 @@ def _find_operation() -> dict[str, Any]:
         parameters.append(
             {"name": requirement.name, "in": "query", "description": requirement.metadata["help"], "schema": schema}
         )
+    for shown in fields(Page):
+        bounds = (
+            {"minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}
+            if shown.name == "limit"
+            else {"minimum": 0, "maximum": MAX_OFFSET, "default": 0}
+        )
+        schema = {"type": "integer", **bounds}
+        parameters.append({"name": shown.name, "in": "query", "description": shown.metadata["help"], "schema": schema})
     return {
         "tags": [DISCOVER],
         "operationId": "find",
         "summary": "Find the services that meet your requirements",
         "description": "Requirements about a plan (free, GPU, memory, session length, privacy, storage, price) must "
         "hold on the same plan. For every other service, the answer says which requirements it does not meet. "
-        "The SPARQL query the finder ran is part of the answer.",
+        "Both lists are in name order and come a page at a time (limit, offset, others_offset), with how many "
+        "there are in all. The SPARQL query the finder ran is part of the answer.",
         "parameters": [*parameters, AS_OF_PARAMETER],
         "responses": {"200": _json_response("The matches and the others.", "FinderResult"), **_errors("304", "400")},
     }
@@ -514,14 +532,30 @@ def _components() -> dict[str, Any]:
             },
             "FinderResult": {
                 "type": "object",
-                "required": ["requirements", "described", "matches", "others", "query"],
+                "required": [
+                    "requirements",
+                    "described",
+                    "matches",
+                    "others",
+                    "match_count",
+                    "other_count",
+                    "page",
+                    "query",
+                ],
                 "properties": {
                     "requirements": {"type": "object"},
                     "described": strings,
-                    "matches": {"type": "array", "items": service},
+                    "matches": {"description": "The page of the matches asked for.", "type": "array", "items": service},
                     "others": {
+                        "description": "The page of the others asked for, each with the requirements it fails.",
                         "type": "array",
                         "items": {**service, "properties": {**service["properties"], "fails": strings}},
+                    },
+                    "match_count": {"description": "How many services meet every requirement.", "type": "integer"},
+                    "other_count": {"description": "How many do not.", "type": "integer"},
+                    "page": {
+                        "type": "object",
+                        "properties": {name: {"type": "integer"} for name in PAGE_FIELDS},
                     },
                     "query": string,
                 },

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import fields
 from datetime import date
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
@@ -14,7 +15,7 @@ from flask import Blueprint, Response, request
 from mlcloudkg import compare as comparison
 from mlcloudkg import finder
 from mlcloudkg.describe import labels, passages_of, readable_names
-from mlcloudkg.errors import RequestError
+from mlcloudkg.errors import InvalidParameter, RequestError
 from mlcloudkg.namespaces import compact
 from mlcloudkg.reasoning.explain import Proof
 from mlcloudkg.reasoning.rules import RuleSet
@@ -74,8 +75,8 @@ def compare() -> Response:
 # -- /find ------------------------------------------------------------------------------------------------------
 
 
-def requirement_fields() -> list[str]:
-    return [f.name for f in fields(finder.Requirements)]
+def form_fields() -> list[str]:
+    return [f.name for f in fields(finder.Requirements)] + list(finder.PAGE_FIELDS)
 
 
 @blueprint.route("/find")
@@ -84,13 +85,13 @@ def find() -> Response:
     kg = state.kg
     given = {name: value for name, value in request.args.items() if value != "" and name != AS_OF}
     try:
-        requirements = finder.Requirements.from_strings(given)
-    except ValueError as error:
+        requirements, shown = finder.parse(given)
+    except InvalidParameter as error:
         raise RequestError(
             str(error),
-            "checkboxes as on, true or 1; numbers between 0 and 1000000; fields: " + ", ".join(requirement_fields()),
+            "checkboxes as on, true or 1; numbers between 0 and 1000000; fields: " + ", ".join(form_fields()),
         ) from None
-    result = finder.find(kg, requirements)
+    result = finder.find(kg, requirements, shown)
     freshness = result.freshness
     if negotiate([HTML, JSON]) == JSON:
         return _data(result.to_dict())
@@ -102,7 +103,13 @@ def find() -> Response:
         state=state,
         freshness=freshness,
         stale=outdated(kg, freshness),
+        find_url=_find_url,
     )
+
+
+def _find_url(**changes: int) -> str:
+    """This finder page with some fields changed (to page through a list), the others kept."""
+    return "/find?" + urlencode({**request.args.to_dict(), **{name: str(value) for name, value in changes.items()}})
 
 
 # -- /explain ---------------------------------------------------------------------------------------------------
