@@ -292,7 +292,7 @@ def test_compare_as_json(settings: Settings, kg: KnowledgeGraph) -> None:
 def test_compare_needs_known_services(settings: Settings) -> None:
     none = run_cli(settings, "compare")
     assert none.returncode == 2
-    assert "name one or more services to compare — accepted: blobcity, deepnote, floydhub, " in none.stderr
+    assert "name one to 10 services to compare — accepted: blobcity, deepnote, floydhub, " in none.stderr
     unknown = run_cli(settings, "compare", "colab")
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("error: 'colab' is not a service of the graph — accepted: kg:blobcity")

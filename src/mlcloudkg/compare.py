@@ -10,11 +10,16 @@ from typing import Any
 
 from mlcloudkg.api import KnowledgeGraph, UnknownName
 from mlcloudkg.cells import CHECK, CROSS, cpu_cell, gpu_cell, money, number, ram_cell, sharing_cell, upto
+from mlcloudkg.errors import InvalidParameter
 from mlcloudkg.history import Freshness
 from mlcloudkg.namespaces import MLC, compact
 from mlcloudkg.store import Row
 
 SCHEMA = "https://schema.org/"
+# Columns side by side: more is unreadable, and each costs its own queries.
+MAX_COMPARED = 10
+# Services an error message names when one is unknown (a large graph has thousands).
+NAMED_IN_ERRORS = 20
 
 
 @dataclass
@@ -93,12 +98,20 @@ class Comparison:
 
 
 def services(kg: KnowledgeGraph) -> list[tuple[str, str]]:
-    """All services of the graph, (IRI, name), by name: index look-ups only (the `services` query counts plans)."""
+    """All services of the graph, (IRI, name), by name: index look-ups only (the `services` query counts plans).
+    Sorted here: Oxigraph's ORDER BY took 0.35 s of 0.43 s for the 8,006 services of the 1M-triple benchmark."""
     rows = kg.query("""
         PREFIX mlc: <https://w3id.org/mlcloudkg/ontology#> PREFIX schema: <https://schema.org/>
-        SELECT ?service ?serviceName WHERE { ?service a mlc:NotebookService ; schema:name ?serviceName }
-        ORDER BY ?serviceName ?service""")
-    return list(dict((row["service"], row["serviceName"]) for row in rows).items())
+        SELECT ?service ?serviceName WHERE { ?service a mlc:NotebookService ; schema:name ?serviceName }""")
+    named = {row["service"]: row["serviceName"] for row in rows}
+    return sorted(named.items(), key=lambda item: (item[1], item[0]))
+
+
+def some_of(names: list[str]) -> str:
+    """Names for a message: the first NAMED_IN_ERRORS of them, and how many more there are."""
+    more = len(names) - NAMED_IN_ERRORS
+    shown = ", ".join(names[:NAMED_IN_ERRORS])
+    return f"{shown}, and {more} more (the services query lists them)" if more > 0 else shown
 
 
 def _each(kg: KnowledgeGraph, query: str, iris: list[str]) -> list[Row]:
@@ -108,16 +121,20 @@ def _each(kg: KnowledgeGraph, query: str, iris: list[str]) -> list[Row]:
 
 
 def compare(kg: KnowledgeGraph, wanted: list[str], every_service: list[tuple[str, str]] | None = None) -> Comparison:
-    """The comparison of the services named by `wanted` (IRIs, prefixed or bare names), in that order.
-    `every_service`: what services(kg) gives, when the caller has it already (it grows with the graph)."""
-    known = dict(every_service if every_service is not None else services(kg))
+    """The comparison of the services named by `wanted` (IRIs, prefixed or bare names; at most MAX_COMPARED), in
+    that order. `every_service`: what services(kg) gives, when the caller has it already (it grows with the graph)."""
+    if len(wanted) > MAX_COMPARED:
+        raise InvalidParameter(
+            "providers", f"names {len(wanted)} services", f"at most {MAX_COMPARED} services side by side"
+        )
+    every_service = every_service if every_service is not None else services(kg)
+    known = dict(every_service)
     iris = []
     for name in wanted:
         iri = kg.resolve(name, "https://w3id.org/mlcloudkg/id/")
         if iri not in known:
-            raise UnknownName(
-                f"{name!r} is not a service of the graph — accepted: " + ", ".join(compact(s) for s in sorted(known))
-            )
+            accepted = some_of([compact(iri) for iri in sorted(known)])
+            raise UnknownName(f"{name!r} is not a service of the graph — accepted: {accepted}")
         iris.append(iri)
     sections = [_about(kg, iris), _free_tier(kg, iris), _plans(kg, iris), _features(kg, iris), _capabilities(kg, iris)]
     _attach_sources(kg, sections)

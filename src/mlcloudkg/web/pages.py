@@ -26,6 +26,7 @@ from mlcloudkg.web.state import AS_OF, outdated, requested_state
 blueprint = Blueprint("pages", __name__)
 
 JSON = "application/json"
+PICKER_SIZE = 100
 TEXT = "text/plain"
 ACCEPTED_OBJECT = 'an IRI, or a literal in N-Triples syntax such as "12"^^<http://www.w3.org/2001/XMLSchema#integer>'
 
@@ -50,7 +51,9 @@ def compare() -> Response:
     state = requested_state()
     kg = state.kg
     everyone = comparison.services(kg)
-    wanted = _listed("providers") or [iri for iri, _ in everyone]
+    # Asked for none: all of them side by side, if they fit (the article's six do; a large graph's do not).
+    every_iri = [iri for iri, _ in everyone] if len(everyone) <= comparison.MAX_COMPARED else []
+    wanted = _listed("providers") or every_iri
     result = comparison.compare(kg, wanted, everyone)
     if negotiate([HTML, JSON]) == JSON:
         return _data(result.to_dict())
@@ -62,7 +65,11 @@ def compare() -> Response:
     return page(
         "compare.html",
         comparison=result,
-        services=everyone,
+        # A checkbox for every service while a page can hold them; beyond that, the chosen ones and a field for more.
+        services=everyone if len(everyone) <= PICKER_SIZE else result.services,
+        every_service_shown=len(everyone) <= PICKER_SIZE,
+        service_count=len(everyone),
+        max_compared=comparison.MAX_COMPARED,
         selected={iri for iri, _ in result.services},
         footnotes=footnotes,
         capabilities=kg.rules.labels,

@@ -1,0 +1,112 @@
+"""The finder and the comparison on a graph with more services than a page holds: the article's six and 130
+synthetic ones (bench/synthetic.py), as a catalogue of cloud GPU offers would have."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from html import unescape
+
+import pytest
+from bench.synthetic import TRIPLES_PER_SERVICE
+from bench.synthetic import write as write_synthetic
+from flask.testing import FlaskClient
+
+from mlcloudkg.api import KnowledgeGraph
+from mlcloudkg.build import build
+from mlcloudkg.compare import MAX_COMPARED, services
+from mlcloudkg.config import Settings
+from mlcloudkg.web import create_app
+
+from .conftest import PROJECT
+
+SYNTHETIC = 130
+EVERY = SYNTHETIC + 6
+BROWSER = {"Accept": "text/html"}
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("many-services")
+    for part in ("ontology", "data", "queries"):
+        shutil.copytree(PROJECT / part, root / "project" / part)
+    write_synthetic(SYNTHETIC * TRIPLES_PER_SERVICE, root / "project" / "data" / "synthetic.trig", seed=5)
+    settings = Settings.from_env(root=root / "project", build_dir=root / "build")
+    build(settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def kg(settings: Settings) -> KnowledgeGraph:
+    return KnowledgeGraph.embedded(settings, rebuild=False)
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> Iterator[FlaskClient]:
+    app = create_app(settings)
+    yield app.test_client()
+    app.extensions["mlcloudkg"].close()
+
+
+def test_the_graph_has_more_services_than_a_page(kg: KnowledgeGraph) -> None:
+    names = [name for _, name in services(kg)]
+    assert len(names) == EVERY
+    assert names == sorted(names)
+
+
+def test_the_finder_shows_a_page_of_each_list(kg: KnowledgeGraph) -> None:
+    whole = kg.find(gpu=True, limit=1000)
+    assert whole.match_count + whole.other_count == EVERY
+    assert whole.match_count > 50 and whole.other_count > 0
+    first = kg.find(gpu=True)
+    assert len(first.matches) == 50 and first.match_count == whole.match_count
+    pages = [kg.find(gpu=True, offset=skipped).matches for skipped in range(0, whole.match_count, 50)]
+    assert [c.name for page in pages for c in page] == [c.name for c in whole.matches]
+    assert [c.failed for c in first.others] == [c.failed for c in whole.others[:50]]
+    assert set(first.freshness.observed) == {c.service for c in [*first.matches, *first.others]}
+
+
+def test_the_finder_page_links_to_the_next_matches(client: FlaskClient, kg: KnowledgeGraph) -> None:
+    count = kg.find(gpu=True).match_count
+    page = client.get("/find?gpu=on", headers=BROWSER).get_data(as_text=True)
+    assert f"{count} services meet every requirement" in page
+    assert f"1 to 50 of {count}" in page
+    following = re.search(r'<a rel="next" href="([^"]+)">Next 50</a>', page)
+    assert following
+    assert unescape(following.group(1)) == "/find?gpu=on&offset=50"
+    second = client.get(unescape(following.group(1)), headers=BROWSER).get_data(as_text=True)
+    assert f"51 to {min(100, count)} of {count}" in second
+
+
+def test_the_comparison_page_asks_which_services_to_compare(client: FlaskClient) -> None:
+    page = client.get("/compare", headers=BROWSER).get_data(as_text=True)
+    assert f"{EVERY} services are too many to list here" in page
+    assert '<input type="text" id="more-services" name="providers"' in page
+    assert "Pick the services to compare above." in page
+    assert 'class="comparison"' not in page
+    assert page.count('type="checkbox"') == 0
+
+
+def test_the_comparison_page_compares_the_services_given(client: FlaskClient) -> None:
+    # As the form sends them: a ticked checkbox, and ids typed into the text field.
+    page = client.get("/compare?providers=google-colab&providers=syn-service-7,+syn-service-8", headers=BROWSER)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    headers = re.findall(r'<th scope="col"><a href="/id/[^"]+">([^<]+)</a></th>', html)
+    assert headers[:3] == ["Google Colab", "Synthetic service 7", "Synthetic service 8"]
+    assert html.count('type="checkbox"') == 3 and html.count(" checked>") == 3
+
+
+def test_more_services_than_fit_side_by_side_are_refused(client: FlaskClient) -> None:
+    names = ",".join(f"syn-service-{number}" for number in range(MAX_COMPARED + 1))
+    answer = client.get(f"/api/compare?providers={names}").get_json()
+    assert answer["status"] == 400 and answer["parameter"] == "providers"
+    assert answer["detail"] == f"parameter 'providers': names {MAX_COMPARED + 1} services"
+    assert answer["accepted"] == f"at most {MAX_COMPARED} services side by side"
+
+
+def test_an_unknown_service_is_refused_naming_a_few_others(client: FlaskClient) -> None:
+    detail = client.get("/api/compare?providers=nobody").get_json()["detail"]
+    assert detail.startswith("'nobody' is not a service of the graph — accepted: kg:blobcity, kg:deepnote, ")
+    assert detail.endswith(f"and {EVERY - 20} more (the services query lists them)")
