@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyoxigraph as ox
+import pytest
 import rdflib
 
+from mlcloudkg import sources
 from mlcloudkg.build import build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.export import DOWNLOADS
 from mlcloudkg.namespaces import GRAPH_CURRENT, GRAPH_PROVENANCE, KG, MLC
+from mlcloudkg.sources import sources_digest
 
 
 def test_an_unchanged_build_is_reused(project_copy: Callable[[], Settings]) -> None:
@@ -30,6 +33,27 @@ def test_a_changed_source_makes_a_new_build(project_copy: Callable[[], Settings]
     second = build(settings).build
     assert second.digest != first.digest
     assert current_build(settings).directory == second.directory
+
+
+def test_the_watched_digest_hashes_again_only_when_a_file_changes(
+    project_copy: Callable[[], Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = project_copy()
+    hashed: list[str] = []
+
+    def counted(settings: Settings) -> str:
+        hashed.append(sources_digest(settings))
+        return hashed[-1]
+
+    monkeypatch.setattr(sources, "sources_digest", counted)
+    watched = sources.WatchedDigest(settings)
+    first = watched.digest()
+    assert watched.digest() == first and len(hashed) == 1  # unchanged: no second hash
+    path = settings.data_dir / "article-colab-vs-gradient-2020-12-17.trig"
+    path.write_text(path.read_text().replace('schema:name "Deepnote" ;', 'schema:name "Deepnote Inc." ;'))
+    assert watched.digest() == sources_digest(settings) != first and len(hashed) == 2
+    (settings.data_dir / "more.trig").write_text("")
+    assert watched.digest() == sources_digest(settings) and len(hashed) == 3
 
 
 def test_every_download_parses_back(settings: Settings, kg) -> None:

@@ -18,13 +18,14 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from mlcloudkg.build import build
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import MlcloudkgError
-from mlcloudkg.sources import sources_digest
+from mlcloudkg.sources import WatchedDigest, sources_digest
 
 log = logging.getLogger(__name__)
 _CONTEXT = multiprocessing.get_context("spawn")  # the watcher starts before gunicorn forks its workers
@@ -68,7 +69,7 @@ class BuildStatus:
 
 def attempt_build(settings: Settings) -> Attempt:
     """Build the sources as they are now; a failure of any kind is recorded, never raised."""
-    digest = _digest_or_none(settings) or "unreadable"
+    digest = _digest_or_none(lambda: sources_digest(settings)) or "unreadable"
     try:
         outcome = build(settings)
     except Exception as error:  # a bug in a step must not stop the service either
@@ -109,9 +110,10 @@ def watch(settings: Settings, status: BuildStatus, attempted: str | None, parent
     os.nice(BUILD_NICENESS)  # exit through `finally`: a build cleans its staging
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [watcher] %(message)s")
     seen = attempted
+    sources = WatchedDigest(settings)
     while os.getppid() == parent:
         time.sleep(settings.reload_seconds)
-        digest = _digest_or_none(settings)
+        digest = _digest_or_none(sources.digest)
         if digest is None or digest == attempted:
             continue
         if digest != seen:
@@ -125,8 +127,8 @@ def watch(settings: Settings, status: BuildStatus, attempted: str | None, parent
             log.info("built %s; the web workers pick it up within %g s", outcome.digest, settings.reload_seconds)
 
 
-def _digest_or_none(settings: Settings) -> str | None:
+def _digest_or_none(compute: Callable[[], str]) -> str | None:
     try:
-        return sources_digest(settings)
+        return compute()
     except OSError:  # a file is being replaced right now; look again next time
         return None

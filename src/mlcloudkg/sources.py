@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,11 +59,35 @@ def sources_digest(settings: Settings) -> str:
     """A hash of every input of a build and of the code that builds from it, cheap enough for every start."""
     digest = hashlib.sha256(f"mlcloudkg {__version__}\n".encode())
     package = Path(__file__).parent
-    for path in [*source_paths(settings), *sorted(package.rglob("*.py"))]:
+    for path in _digested(settings):
         name = path.relative_to(package) if path.is_relative_to(package) else path.relative_to(settings.root)
         digest.update(name.as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def _digested(settings: Settings) -> list[Path]:
+    return [*source_paths(settings), *sorted(Path(__file__).parent.rglob("*.py"))]
+
+
+class WatchedDigest:
+    """sources_digest for those who ask every few seconds (the rebuild watcher, /healthz): hashed again only when a
+    file is added or removed or changes size or modification time. Hashing the 41 MB of the 1M-triple benchmark
+    data takes 80 ms; a look at the files' metadata, well under 1 ms. A build always hashes the contents."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._seen: tuple[tuple[str, int, int], ...] | None = None
+        self._digest = ""
+
+    def digest(self) -> str:
+        """The digest of the sources as they are now; raises OSError if a file vanishes while being read."""
+        seen = tuple((str(path), (st := path.stat()).st_size, st.st_mtime_ns) for path in _digested(self.settings))
+        with self._lock:
+            if seen != self._seen:
+                self._digest, self._seen = sources_digest(self.settings), seen
+            return self._digest
 
 
 def load_sources(settings: Settings) -> Sources:

@@ -34,6 +34,7 @@ from mlcloudkg.export import write_downloads_from
 from mlcloudkg.rebuild import BuildStatus
 from mlcloudkg.release import Release, published_version, read_release, without_publish_record
 from mlcloudkg.remote_store import RemoteStore, remote_store
+from mlcloudkg.sources import WatchedDigest
 from mlcloudkg.store import GraphStore
 from mlcloudkg.web import metrics
 
@@ -142,6 +143,7 @@ class LiveDataset:
         """Serve the current build, or the store's dataset; `build_status` (from `serve`) tells of rebuilds that
         failed."""
         self.settings = settings
+        self.sources = WatchedDigest(settings)  # /healthz says whether they changed since the build served
         self.build_status = build_status
         self.limits = Limits(settings.max_query_bytes, settings.max_nesting)
         self.reload_error: str | None = None

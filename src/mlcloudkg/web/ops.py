@@ -7,7 +7,6 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from mlcloudkg.sources import sources_digest
 from mlcloudkg.web import metrics
 
 blueprint = Blueprint("ops", __name__)
@@ -22,7 +21,7 @@ def healthz() -> Response:
     stale = False
     if served.build is not None:  # a service over a store has no sources of its own to compare
         with contextlib.suppress(OSError):
-            stale = sources_digest(live.settings) != served.version
+            stale = live.sources.digest() != served.version
     body = {
         "status": "degraded" if problems else "ok",
         "serving": {
