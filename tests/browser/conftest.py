@@ -86,7 +86,12 @@ def site(settings: Settings, kg: KnowledgeGraph) -> Iterator[LiveServer]:
 def browsing(browser: Browser, site: LiveServer) -> Iterator[Browsing]:
     """A new page in a new context (empty storage: YASGUI starts afresh); after the test, no request may have
     left this server and no script may have failed."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    # Reduced motion: the query page then scrolls to the editor at once, not smoothly. On a busy machine a smooth
+    # scroll can stall between Playwright finding the Run button still and clicking it, and the click misses
+    # (test_result_links_lead_to_resource_pages_and_their_explanations failed so, sending no query at all).
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, accept_downloads=True, reduced_motion="reduce"
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     session = Browsing(page, site.url)

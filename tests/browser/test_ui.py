@@ -23,7 +23,9 @@ VISIBLE_ROWS = ".yasr:visible .dataTable tbody tr"
 
 
 def run_current_tab(page: Page) -> None:
-    page.locator(".yasqe_queryButton:visible").click()
+    # Waiting for the request first tells a click that went astray (no query sent) from a slow answer.
+    with page.expect_request(lambda request: request.url.endswith("/sparql") and request.method == "POST"):
+        page.locator(".yasqe_queryButton:visible").click()
     page.wait_for_selector(VISIBLE_ROWS)
 
 

@@ -43,7 +43,9 @@
       let tab = tabNamed(example.title);
       if (!tab) tab = yasgui.addTab(true, { name: example.title, yasqe: { value: example.query } });
       yasgui.selectTabId(tab.getId());
-      document.getElementById("yasgui").scrollIntoView({ behavior: "smooth" });
+      // Smooth only for those who have not asked their system for less motion.
+      const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      document.getElementById("yasgui").scrollIntoView({ behavior: still ? "auto" : "smooth" });
       event.preventDefault();
     });
   });
