@@ -20,6 +20,8 @@ SCHEMA = "https://schema.org/"
 MAX_COMPARED = 10
 # Services an error message names when one is unknown (a large graph has thousands).
 NAMED_IN_ERRORS = 20
+# Services a form or the API document lists one by one; a larger graph's are asked for by id.
+LISTED_ONE_BY_ONE = 100
 
 
 @dataclass
@@ -133,7 +135,7 @@ def compare(kg: KnowledgeGraph, wanted: list[str], every_service: list[tuple[str
     for name in wanted:
         iri = kg.resolve(name, "https://w3id.org/mlcloudkg/id/")
         if iri not in known:
-            accepted = some_of([compact(iri) for iri in sorted(known)])
+            accepted = some_of([compact(service) for service in sorted(known)])
             raise UnknownName(f"{name!r} is not a service of the graph — accepted: {accepted}")
         iris.append(iri)
     sections = [_about(kg, iris), _free_tier(kg, iris), _plans(kg, iris), _features(kg, iris), _capabilities(kg, iris)]

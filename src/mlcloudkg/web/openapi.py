@@ -9,7 +9,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from mlcloudkg import __version__
-from mlcloudkg.compare import MAX_COMPARED, services
+from mlcloudkg.compare import LISTED_ONE_BY_ONE, MAX_COMPARED, services
 from mlcloudkg.endpoint.formats import FORMATS
 from mlcloudkg.export import DOWNLOADS
 from mlcloudkg.finder import (
@@ -36,7 +36,6 @@ DISCOVER = "Finder, comparison, explanations"
 SPARQL = "SPARQL endpoint"
 DOWNLOAD = "Downloads"
 PROBLEM = "application/problem+json"
-ENUMERATED_SERVICES = 100  # the compare operation lists the services as an enum up to this many
 # A parameter's type in the query header -> its JSON Schema.
 PARAMETER_SCHEMAS: dict[str, dict[str, str]] = {
     "string": {"type": "string"},
@@ -218,9 +217,7 @@ def _find_operation() -> dict[str, Any]:
 def _compare_operation(kg: KnowledgeGraph) -> dict[str, Any]:
     names = [iri.removeprefix(str(KG)) for iri, _ in services(kg)]
     # The services as an enum while a form can list them (a large graph has thousands).
-    item: dict[str, Any] = (
-        {"type": "string", "enum": names} if len(names) <= ENUMERATED_SERVICES else {"type": "string"}
-    )
+    item: dict[str, Any] = {"type": "string", "enum": names} if len(names) <= LISTED_ONE_BY_ONE else {"type": "string"}
     return {
         "tags": [DISCOVER],
         "operationId": "compare",

@@ -26,7 +26,6 @@ from mlcloudkg.web.state import AS_OF, outdated, requested_state
 blueprint = Blueprint("pages", __name__)
 
 JSON = "application/json"
-PICKER_SIZE = 100
 TEXT = "text/plain"
 ACCEPTED_OBJECT = 'an IRI, or a literal in N-Triples syntax such as "12"^^<http://www.w3.org/2001/XMLSchema#integer>'
 
@@ -66,8 +65,8 @@ def compare() -> Response:
         "compare.html",
         comparison=result,
         # A checkbox for every service while a page can hold them; beyond that, the chosen ones and a field for more.
-        services=everyone if len(everyone) <= PICKER_SIZE else result.services,
-        every_service_shown=len(everyone) <= PICKER_SIZE,
+        services=everyone if len(everyone) <= comparison.LISTED_ONE_BY_ONE else result.services,
+        every_service_shown=len(everyone) <= comparison.LISTED_ONE_BY_ONE,
         service_count=len(everyone),
         max_compared=comparison.MAX_COMPARED,
         selected={iri for iri, _ in result.services},
