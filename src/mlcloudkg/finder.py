@@ -115,7 +115,10 @@ class Page:
 
     limit: int = field(
         default=DEFAULT_PAGE_SIZE,
-        metadata={"help": f"How many matches, and how many others, to show (1 to {MAX_PAGE_SIZE})."},
+        metadata={
+            "help": f"How many matches, and how many others, to show (1 to {MAX_PAGE_SIZE}; "
+            f"{DEFAULT_PAGE_SIZE} if not given)."
+        },
     )
     offset: int = field(default=0, metadata={"help": "How many matches to skip, in name order."})
     others_offset: int = field(default=0, metadata={"help": "How many of the other services to skip, in name order."})
