@@ -106,7 +106,7 @@ def services(kg: KnowledgeGraph) -> list[tuple[str, str]]:
         PREFIX mlc: <https://w3id.org/mlcloudkg/ontology#> PREFIX schema: <https://schema.org/>
         SELECT ?service ?serviceName WHERE { ?service a mlc:NotebookService ; schema:name ?serviceName }""")
     named = {row["service"]: row["serviceName"] for row in rows}
-    return sorted(named.items(), key=lambda item: (item[1], item[0]))
+    return sorted(named.items(), key=lambda item: (item[1].lower(), item[0]))
 
 
 def some_of(names: list[str]) -> str:

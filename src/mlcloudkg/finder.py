@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from mlcloudkg.compare import services
 from mlcloudkg.errors import InvalidParameter
 from mlcloudkg.history import Freshness
 from mlcloudkg.namespaces import sparql_prologue
@@ -117,11 +118,17 @@ class Page:
         default=DEFAULT_PAGE_SIZE,
         metadata={
             "help": f"How many matches, and how many others, to show (1 to {MAX_PAGE_SIZE}; "
-            f"{DEFAULT_PAGE_SIZE} if not given)."
+            f"{DEFAULT_PAGE_SIZE} if not given).",
+            "range": (1, MAX_PAGE_SIZE),
         },
     )
-    offset: int = field(default=0, metadata={"help": "How many matches to skip, in name order."})
-    others_offset: int = field(default=0, metadata={"help": "How many of the other services to skip, in name order."})
+    offset: int = field(
+        default=0, metadata={"help": "How many matches to skip, in name order.", "range": (0, MAX_OFFSET)}
+    )
+    others_offset: int = field(
+        default=0,
+        metadata={"help": "How many of the other services to skip, in name order.", "range": (0, MAX_OFFSET)},
+    )
 
     @classmethod
     def from_strings(cls, values: dict[str, str]) -> Page:
@@ -131,7 +138,7 @@ class Page:
             raw = values.get(f.name)
             if raw in ("", None):
                 continue
-            lowest, highest = (1, MAX_PAGE_SIZE) if f.name == "limit" else (0, MAX_OFFSET)
+            lowest, highest = f.metadata["range"]
             accepted = f"a whole number from {lowest} to {highest}"
             if not str(raw).isdecimal():
                 raise InvalidParameter(f.name, f"{raw!r} is not a whole number", accepted)
@@ -289,9 +296,8 @@ def find(kg: KnowledgeGraph, requirements: Requirements, page: Page | None = Non
     `page` of each list (by default the first DEFAULT_PAGE_SIZE)."""
     page = page or Page()
     query = finder_query(requirements)
-    everyone = {row["service"]: row["name"] for row in kg.query(finder_query(requirements, [], ordered=False))}
     matching = {row["service"] for row in kg.query(finder_query(requirements, ordered=False))}
-    in_order = [Candidate(service, name) for service, name in sorted(everyone.items(), key=_by_name)]
+    in_order = [Candidate(service, name) for service, name in services(kg)]
     matches = [c for c in in_order if c.service in matching]
     others = [c for c in in_order if c.service not in matching]
     shown_matches = matches[page.offset : page.offset + page.limit]
@@ -299,11 +305,6 @@ def find(kg: KnowledgeGraph, requirements: Requirements, page: Page | None = Non
     _explain_failures(kg, requirements, shown_others)
     freshness = kg.freshness(c.service for c in [*shown_matches, *shown_others])
     return FinderResult(requirements, query, shown_matches, shown_others, len(matches), len(others), page, freshness)
-
-
-def _by_name(item: tuple[str, str]) -> tuple[str, str]:
-    service, name = item
-    return name.lower(), service
 
 
 def _explain_failures(kg: KnowledgeGraph, requirements: Requirements, others: list[Candidate]) -> None:

@@ -12,16 +12,7 @@ from mlcloudkg import __version__
 from mlcloudkg.compare import LISTED_ONE_BY_ONE, MAX_COMPARED, services
 from mlcloudkg.endpoint.formats import FORMATS
 from mlcloudkg.export import DOWNLOADS
-from mlcloudkg.finder import (
-    DEFAULT_PAGE_SIZE,
-    MAX_NUMBER,
-    MAX_OFFSET,
-    MAX_PAGE_SIZE,
-    PAGE_FIELDS,
-    Page,
-    Requirements,
-    is_number,
-)
+from mlcloudkg.finder import MAX_NUMBER, PAGE_FIELDS, Page, Requirements, is_number
 from mlcloudkg.namespaces import KG, MLC
 from mlcloudkg.queries import NamedQuery, Parameter
 from mlcloudkg.results import JSON_MEDIA_TYPE, plain_value
@@ -194,12 +185,8 @@ def _find_operation() -> dict[str, Any]:
             {"name": requirement.name, "in": "query", "description": requirement.metadata["help"], "schema": schema}
         )
     for shown in fields(Page):
-        bounds = (
-            {"minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}
-            if shown.name == "limit"
-            else {"minimum": 0, "maximum": MAX_OFFSET, "default": 0}
-        )
-        schema = {"type": "integer", **bounds}
+        lowest, highest = shown.metadata["range"]
+        schema = {"type": "integer", "minimum": lowest, "maximum": highest, "default": shown.default}
         parameters.append({"name": shown.name, "in": "query", "description": shown.metadata["help"], "schema": schema})
     return {
         "tags": [DISCOVER],
