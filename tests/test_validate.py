@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pyoxigraph as ox
 import pytest
 
 from mlcloudkg.build import build, current_build
@@ -12,9 +13,11 @@ from mlcloudkg.config import Settings
 from mlcloudkg.errors import SourceSyntaxError, ValidationFailed
 from mlcloudkg.sources import load_sources
 from mlcloudkg.validate import validate
+from mlcloudkg.validation_parts import split
 
 ARTICLE = "article-colab-vs-gradient-2020-12-17.trig"
 HARDWARE = "gpu-hardware.trig"
+KG = "https://w3id.org/mlcloudkg/id/"
 
 
 def edit(settings: Settings, filename: str, old: str, new: str) -> None:
@@ -93,48 +96,53 @@ def test_an_unknown_unit_is_refused(project_copy: Callable[[], Settings]) -> Non
     assert all(f"data/{ARTICLE}:" in v for v in found)
 
 
+CONTRADICTIONS = [
+    (
+        ARTICLE,
+        "kg:google-colab mlc:hasFeature mlc:GCPIntegration, mlc:GoogleDriveIntegration .",
+        "kg:google-colab mlc:hasFeature mlc:GCPIntegration, mlc:GoogleDriveIntegration ; "
+        "mlc:lacksFeature mlc:GCPIntegration .",
+        "kg:google-colab — mlc:hasFeature — both has and lacks the same feature",
+    ),
+    (
+        ARTICLE,
+        'schema:name "Colab free tier" ;',
+        'schema:name "Colab free tier" ; schema:priceSpecification kg:google-one-200gb-price ;',
+        "kg:colab-free — schema:priceSpecification — a free-tier plan has a price",
+    ),
+    (
+        ARTICLE,
+        'schema:name "Deepnote basic CPU" ;',
+        'schema:name "Deepnote basic CPU" ; mlc:gpuModel kg:nvidia-tesla-k80 ;',
+        "kg:deepnote-basic-cpu — mlc:gpuModel — a runtime with 0 GPUs names a GPU model",
+    ),
+    (
+        HARDWARE,
+        "mlc:hasTensorCores true ;",
+        "mlc:hasTensorCores false ;",
+        "mlc:hasTensorCores — a GPU model with tensor cores has no tensor-core flag, or the flag is false",
+    ),
+    (
+        ARTICLE,
+        'schema:maxValue 12 ; schema:unitCode "HUR"',
+        'schema:unitCode "HUR"',
+        "kg:colab-free-runtime-max-session — - — the quantity has no number",
+    ),
+    (
+        ARTICLE,
+        'schema:maxValue 12 ; schema:unitCode "HUR"',
+        'schema:maxValue 12 ; schema:unitCode "HUR", "MIN"',
+        "kg:colab-free-runtime-max-session — - — the quantity does not have exactly one unit",
+    ),
+]
+
+CONTRADICTION_IDS = ["has-and-lacks", "free-with-price", "cpu-with-gpu", "tensor-flag", "no-number", "two-units"]
+
+
 @pytest.mark.parametrize(
     ("filename", "old", "new", "expected"),
-    [
-        (
-            ARTICLE,
-            "kg:google-colab mlc:hasFeature mlc:GCPIntegration, mlc:GoogleDriveIntegration .",
-            "kg:google-colab mlc:hasFeature mlc:GCPIntegration, mlc:GoogleDriveIntegration ; "
-            "mlc:lacksFeature mlc:GCPIntegration .",
-            "kg:google-colab — mlc:hasFeature — both has and lacks the same feature",
-        ),
-        (
-            ARTICLE,
-            'schema:name "Colab free tier" ;',
-            'schema:name "Colab free tier" ; schema:priceSpecification kg:google-one-200gb-price ;',
-            "kg:colab-free — schema:priceSpecification — a free-tier plan has a price",
-        ),
-        (
-            ARTICLE,
-            'schema:name "Deepnote basic CPU" ;',
-            'schema:name "Deepnote basic CPU" ; mlc:gpuModel kg:nvidia-tesla-k80 ;',
-            "kg:deepnote-basic-cpu — mlc:gpuModel — a runtime with 0 GPUs names a GPU model",
-        ),
-        (
-            HARDWARE,
-            "mlc:hasTensorCores true ;",
-            "mlc:hasTensorCores false ;",
-            "mlc:hasTensorCores — a GPU model with tensor cores has no tensor-core flag, or the flag is false",
-        ),
-        (
-            ARTICLE,
-            'schema:maxValue 12 ; schema:unitCode "HUR"',
-            'schema:unitCode "HUR"',
-            "kg:colab-free-runtime-max-session — - — the quantity has no number",
-        ),
-        (
-            ARTICLE,
-            'schema:maxValue 12 ; schema:unitCode "HUR"',
-            'schema:maxValue 12 ; schema:unitCode "HUR", "MIN"',
-            "kg:colab-free-runtime-max-session — - — the quantity does not have exactly one unit",
-        ),
-    ],
-    ids=["has-and-lacks", "free-with-price", "cpu-with-gpu", "tensor-flag", "no-number", "two-units"],
+    CONTRADICTIONS,
+    ids=CONTRADICTION_IDS,
 )
 def test_a_contradiction_is_refused(
     project_copy: Callable[[], Settings], filename: str, old: str, new: str, expected: str
@@ -225,3 +233,65 @@ def test_a_failed_build_changes_nothing(project_copy: Callable[[], Settings]) ->
         build(settings)
     assert current_build(settings).directory == good.directory
     assert not any(p.name.startswith(".staging") for p in (settings.build_dir / "builds").iterdir())
+
+
+# Breaks that shapes see only by looking backwards or across nodes, beside the contradictions above.
+LOOKING_ACROSS = [
+    (
+        ARTICLE,
+        "    kg:paperspace-gradient mlc:offersPlan kg:gradient-paid-monthly .\n",
+        "",
+        "kg:gradient-paid-monthly — - — no service offers this plan",
+    ),
+    (
+        ARTICLE,
+        "kg:google-colab mlc:hasFeature mlc:Showcase ;\n        mlc:featureImplementation kg:colab-showcase .",
+        "kg:google-colab mlc:featureImplementation kg:colab-showcase .",
+        "the service has an implementation of a feature it does not have",
+    ),
+    (ARTICLE, "schema:price 3.88 ;", "schema:price -3.88 ;", "the price is negative"),
+]
+# Parts this small, and a hub every node that more than 3 triples point to, put every kind of node of the article
+# data (services, plans, GPU models, sources) in the context or in a component, and split plans from services.
+SMALL_PARTS = {"part_triples": 200, "hub_links": 3}
+
+
+@pytest.mark.parametrize(
+    ("filename", "old", "new", "expected"),
+    [*CONTRADICTIONS, *LOOKING_ACROSS],
+    ids=[*CONTRADICTION_IDS, "plan-of-no-service", "implementation-without-feature", "negative-price"],
+)
+def test_validating_in_parts_finds_what_the_whole_graph_shows(
+    project_copy: Callable[[], Settings], filename: str, old: str, new: str, expected: str
+) -> None:
+    settings = project_copy()
+    edit(settings, filename, old, new)
+    sources = load_sources(settings)
+    whole = [str(v) for v in validate(sources, part_triples=10**9)]
+    assert any(expected in v for v in whole), whole
+    assert [str(v) for v in validate(sources, **SMALL_PARTS, workers=1)] == whole
+
+
+def test_parts_checked_by_worker_processes_find_what_one_process_finds(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    edit(settings, ARTICLE, "schema:price 3.88 ;", "schema:price -3.88 ;")
+    edit(settings, HARDWARE, "mlc:hasTensorCores true ;", "mlc:hasTensorCores false ;")
+    sources = load_sources(settings)
+    in_process = validate(sources, **SMALL_PARTS, workers=1)
+    assert len(in_process) == 2
+    assert validate(sources, **SMALL_PARTS, workers=2) == in_process
+
+
+def test_small_parts_split_the_article_data_into_context_and_components(settings: Settings) -> None:
+    sources = load_sources(settings)
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for f in sources.data for q in f.quads]
+    ontology = [ox.Triple(q.subject, q.predicate, q.object) for q in sources.ontology.quads]
+    shapes = [ox.Triple(q.subject, q.predicate, q.object) for q in sources.shapes.quads]
+    *components, context = split(ontology, triples, shapes, **SMALL_PARTS)
+    assert len(components) >= 4
+    assert ox.NamedNode(KG + "nvidia-tesla-t4") in context.owned  # a hub: many runtimes name the GPU model
+    assert ox.NamedNode(KG + "nvidia-tesla-t4-memory") in context.owned  # reached from the hub
+    owners = [part for part in components if ox.NamedNode(KG + "deepnote-basic-cpu") in part.owned]
+    assert len(owners) == 1, "a node is reported on by exactly one part"
+    assert all(part.owned.isdisjoint(context.owned) for part in components)
+    assert {t.subject for t in triples} <= set().union(context.owned, *(part.owned for part in components))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph
+from rdflib import BNode, Graph, Literal, Node, URIRef
 
 from mlcloudkg import __version__
 from mlcloudkg.config import Settings
@@ -19,6 +19,7 @@ from mlcloudkg.errors import SourceSyntaxError
 ONTOLOGY_FILE = "mlcloud.ttl"
 SHAPES_FILE = "shapes.ttl"
 DATA_SUFFIX = ".trig"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 # Data in these formats cannot carry a named graph per passage, so its facts would have no provenance.
 OTHER_RDF_SUFFIXES = {".ttl", ".nt", ".nq", ".n3", ".rdf", ".owl", ".jsonld", ".xml"}
 
@@ -146,7 +147,29 @@ def _position(error: SyntaxError) -> tuple[int | None, int | None, str]:
     return line, column, detail
 
 
-def to_rdflib(quads: Iterable[ox.Quad]) -> Graph:
-    """The quads' triples as an rdflib Graph (for pySHACL and owlrl, which work on rdflib)."""
-    triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
-    return Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), format="nt")
+def to_rdflib(statements: Iterable[ox.Quad | ox.Triple]) -> Graph:
+    """The statements' triples as an rdflib Graph (for pySHACL and owlrl, which work on rdflib)."""
+    graph = Graph()
+    converted: dict[object, Node] = {}  # a term recurs in many triples; convert it once
+
+    def convert(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+        node = converted.get(term)
+        if node is None:
+            node = converted[term] = rdflib_term(term)
+        return node
+
+    graph.addN((convert(s.subject), convert(s.predicate), convert(s.object), graph) for s in statements)
+    return graph
+
+
+def rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+    """The rdflib term of an Oxigraph term, as rdflib's own parsers would make it."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    if term.datatype.value == XSD_STRING:
+        return Literal(term.value)  # rdflib keeps plain strings without a datatype
+    return Literal(term.value, datatype=URIRef(term.datatype.value))

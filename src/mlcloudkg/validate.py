@@ -9,15 +9,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import pyoxigraph as ox
-import pyshacl
-from rdflib import RDF, BNode, Graph, Literal, Node, URIRef
-from rdflib.collection import Collection
-from rdflib.namespace import SH, SKOS, XSD
+from rdflib import RDF
 
+from mlcloudkg import shacl
 from mlcloudkg.errors import Violation
 from mlcloudkg.locate import SourceIndex
-from mlcloudkg.namespaces import MLC, SCHEMA, SHAPES, compact
-from mlcloudkg.sources import SourceFile, Sources, to_rdflib
+from mlcloudkg.namespaces import MLC, compact
+from mlcloudkg.sources import SourceFile, Sources
+from mlcloudkg.validation_parts import HUB_LINKS, PART_TRIPLES
 
 SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
 RDF_TYPE = ox.NamedNode(str(RDF.type))
@@ -32,8 +31,14 @@ DESCRIBE_GRAPH = (
 )
 
 
-def validate(sources: Sources) -> list[Violation]:
-    """All violations in the sources, provenance first, each with the file and line it comes from."""
+def validate(
+    sources: Sources, *, part_triples: int = PART_TRIPLES, hub_links: int = HUB_LINKS, workers: int | None = None
+) -> list[Violation]:
+    """All violations in the sources, provenance first, each with the file and line it comes from.
+
+    Data larger than `part_triples` is checked against the shapes in parts, by `workers` processes side by side
+    (default: one per core; mlcloudkg.shacl).
+    """
     index = SourceIndex([(f.display, f.text) for f in (sources.ontology, *sources.data)])
     violations = [
         Violation(
@@ -48,7 +53,7 @@ def validate(sources: Sources) -> list[Violation]:
     ]
     violations += _ontology_violations(sources.ontology, index)
     violations += _provenance_violations(sources.data, index)
-    violations += _shacl_violations(sources, index)
+    violations += _shacl_violations(sources, index, part_triples, hub_links, workers)
     return violations
 
 
@@ -190,101 +195,24 @@ def _unsourced(default: list[ox.Quad], described: set[ox.NamedNode | ox.BlankNod
     return [q for q in default if q.subject not in reachable]
 
 
-def _shacl_violations(sources: Sources, index: SourceIndex) -> list[Violation]:
-    data = to_rdflib(q for source in (sources.ontology, *sources.data) for q in source.quads)
-    shapes = to_rdflib(sources.shapes.quads)
-    shapes += _known_unit_shape(data)
-    conforms, report, _ = pyshacl.validate(
-        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=False
-    )
-    if conforms:
-        return []
-    assert isinstance(report, Graph)
-    shapes_and_report = shapes + report
-    violations = [
-        _shacl_violation(result, data, shapes_and_report, index)
-        for result in report.subjects(RDF.type, SH.ValidationResult)
-    ]
-    return sorted(set(violations), key=lambda v: (v.path or "", v.line or 0, v.resource, v.problem))
-
-
-def _known_unit_shape(ontology: Graph) -> Graph:
-    """mlcsh:KnownUnitShape: the unit codes and symbols the ontology's mlc:UnitOfMeasure individuals define.
-
-    Generated rather than written in shapes.ttl so the list of units is said once; sh:in keeps it a core
-    constraint, which pySHACL checks far faster than a SPARQL constraint run once per quantity.
-    """
-    codes: list[Node] = []
-    texts: list[Node] = []
-    for unit in sorted(ontology.subjects(RDF.type, MLC.UnitOfMeasure)):
-        code = ontology.value(unit, SKOS.notation)
-        if code is not None:
-            codes.append(code)
-        else:
-            texts.extend(ontology.objects(unit, MLC.symbol))
-    described = (
-        "schema:unitCode with the UN/CEFACT code (skos:notation) of an mlc:UnitOfMeasure in ontology/mlcloud.ttl: "
-        + ", ".join(f'"{c}"' for c in codes)
-        + "; or schema:unitText with the symbol of one that has no code: "
-        + ", ".join(f'"{t}"' for t in texts)
-    )
-    shape = Graph()
-    node = SHAPES.KnownUnitShape
-    shape.add((node, RDF.type, SH.NodeShape))
-    shape.add((node, SH.targetClass, SCHEMA.QuantitativeValue))
-    for path, allowed in ((SCHEMA.unitCode, codes), (SCHEMA.unitText, texts)):
-        prop = BNode()
-        values = BNode()
-        Collection(shape, values, allowed)
-        shape.add((node, SH.property, prop))
-        shape.add((prop, SH.path, path))
-        shape.add((prop, SH["in"], values))
-        shape.add((prop, SH.message, Literal("the unit is not a known unit")))
-        shape.add((prop, SH.description, Literal(described)))
-    return shape
-
-
-def _shacl_violation(result: Node, data: Graph, graph: Graph, index: SourceIndex) -> Violation:
-    focus = graph.value(result, SH.focusNode)
-    path = graph.value(result, SH.resultPath)
-    value = graph.value(result, SH.value)
-    problem = str(graph.value(result, SH.resultMessage) or "does not conform")
-    accepted = None
-    for shape in (graph.value(result, SH.sourceConstraint), graph.value(result, SH.sourceShape)):
-        if shape is not None and graph.value(shape, SH.description) is not None:
-            accepted = str(graph.value(shape, SH.description))
-            break
-    if value is not None and value != focus:
-        problem += f" (got {_show(value)})"
-    subject, prop, shown = _anchor(data, focus, path)
-    location = index.locate(
-        str(subject), str(prop) if prop else None, str(value) if isinstance(value, Literal) else None
-    )
-    return Violation(
-        location.path if location else None,
-        location.line if location else None,
-        shown,
-        compact(str(path)) if isinstance(path, URIRef) else None,
-        problem,
-        accepted or "see ontology/shapes.ttl",
-    )
-
-
-def _anchor(data: Graph, focus: Node | None, path: Node | None) -> tuple[Node | None, Node | None, str]:
-    """For a blank node, the named resource and property that lead to it, which is what a reader can find."""
-    if not isinstance(focus, BNode):
-        return focus, path if isinstance(path, URIRef) else None, _show(focus)
-    trail: list[str] = []
-    node: Node = focus
-    for _ in range(5):
-        parent = next(iter(data.subject_predicates(node)), None)
-        if parent is None:
-            break
-        trail.insert(0, compact(str(parent[1])))
-        node = parent[0]
-        if not isinstance(node, BNode):
-            return node, parent[1], " / ".join([_show(node), *trail, "[ ]"])
-    return None, None, "[ ]"
+def _shacl_violations(
+    sources: Sources, index: SourceIndex, part_triples: int, hub_links: int, workers: int | None
+) -> list[Violation]:
+    findings = shacl.check(sources, part_triples=part_triples, hub_links=hub_links, workers=workers)
+    violations = set()
+    for finding in findings:
+        location = index.locate(finding.subject, finding.prop, finding.literal)
+        violations.add(
+            Violation(
+                location.path if location else None,
+                location.line if location else None,
+                finding.shown,
+                finding.path,
+                finding.problem,
+                finding.accepted,
+            )
+        )
+    return sorted(violations, key=lambda v: (v.path or "", v.line or 0, v.resource, v.problem))
 
 
 def _at(
@@ -301,13 +229,3 @@ def _iri(term: object) -> str | None:
 
 def _term(term: object) -> str:
     return compact(term.value) if isinstance(term, ox.NamedNode) else str(term)
-
-
-def _show(node: Node | None) -> str:
-    if isinstance(node, URIRef):
-        return compact(str(node))
-    if isinstance(node, Literal):
-        if node.datatype is None or node.datatype == XSD.string:
-            return f'"{node}"'
-        return f"{node} ({compact(str(node.datatype))})"
-    return "[ ]" if isinstance(node, BNode) else str(node)
