@@ -76,23 +76,43 @@ def write_downloads_from(
     read_graph: GraphReader, graphs: Iterable[ox.NamedNode | ox.BlankNode], directory: Path
 ) -> dict[str, dict[str, object]]:
     """Write every download into `directory` from any store: `read_graph` gives the statements of a named graph
-    and `graphs` are the store's named graphs. Returns the files' sizes and checksums."""
+    and `graphs` are the store's named graphs. Returns the files' sizes and checksums, in the order of DOWNLOADS."""
     directory.mkdir(parents=True, exist_ok=True)
     written: dict[str, dict[str, object]] = {}
-    statements = _Statements(read_graph, passage_graphs(graphs))  # each selection read and ordered once
-    for download in DOWNLOADS:
-        data = _serialize(statements, download.selection, download.rdf_format)
-        (directory / download.filename).write_bytes(data)
-        # Served as is to clients that accept gzip: compressed once here, not on every request. Level 6 (zlib's
-        # default) makes files a few per cent larger than 9 in a third of the time.
-        (directory / (download.filename + ".gz")).write_bytes(gzip.compress(data, compresslevel=6, mtime=0))
+    statements = _Statements(read_graph, passage_graphs(graphs))
+    # Grouped by the statements they hold, so that each selection is read and ordered once and then let go:
+    # at 1M triples a selection's ordered list is over a GB (bench/RESULTS.md).
+    for download in sorted(DOWNLOADS, key=lambda d: (d.rdf_format in DATASET_FORMATS, d.selection)):
+        path = directory / download.filename
+        if download.rdf_format in DATASET_FORMATS:
+            ox.serialize(statements.quads(download.selection), path, download.rdf_format, prefixes=PREFIXES)
+        else:
+            ox.serialize(statements.triples(download.selection), path, download.rdf_format, prefixes=PREFIXES)
         written[download.filename] = {
             "title": download.title,
             "media_type": download.media_type,
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
+            **_compress_beside(path),
         }
-    return written
+    return {d.filename: written[d.filename] for d in DOWNLOADS}
+
+
+def _compress_beside(path: Path) -> dict[str, object]:
+    """Write `path`.gz beside the file, reading it once in chunks; returns its size and checksum.
+
+    Served as is to clients that accept gzip: compressed once here, not on every request. Level 6 (zlib's default)
+    makes files a few per cent larger than 9 in a third of the time.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    with (
+        path.open("rb") as source,
+        gzip.GzipFile(path.with_name(path.name + ".gz"), "wb", compresslevel=6, mtime=0) as compressed,
+    ):
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+            compressed.write(chunk)
+    return {"bytes": size, "sha256": digest.hexdigest()}
 
 
 def serialize(store: ox.Store, selection: str, rdf_format: ox.RdfFormat) -> bytes:
@@ -120,29 +140,39 @@ class _Statements:
     def __init__(self, read_graph: GraphReader, passages: list[ox.NamedNode]) -> None:
         self.read_graph = read_graph
         self.passages = passages
-        self._triples: dict[str, list[ox.Triple]] = {}
-        self._quads: dict[str, list[ox.Quad]] = {}
+        # Only the last selection asked for is kept: callers ask for each selection's files one after another.
+        self._last: tuple[tuple[str, str], list[ox.Triple] | list[ox.Quad]] | None = None
 
     def triples(self, selection: str) -> list[ox.Triple]:
         # Asserted and inferred are disjoint by construction (the reasoner never re-derives an asserted triple).
-        if selection not in self._triples:
+        def read() -> list[ox.Triple]:
             found = [q.triple for g in SELECTIONS[selection] for q in self.read_graph(g)]
-            self._triples[selection] = sorted(found, key=_statement_order)
-        return self._triples[selection]
+            found.sort(key=_statement_order)
+            return found
+
+        return self._kept(("triples", selection), read)  # type: ignore[return-value]
 
     def quads(self, selection: str) -> list[ox.Quad]:
         """The named graphs of a selection, each under its own name (see SELECTIONS)."""
-        if selection not in self._quads:
-            graphs = {
-                "all": (*self.passages, PROVENANCE, ONTOLOGY, INFERRED),
-                "asserted": (*self.passages, PROVENANCE),
-                "inferred": (INFERRED,),
-                "ontology": (ONTOLOGY,),
-            }[selection]
-            self._quads[selection] = [
-                quad for graph in graphs for quad in sorted(self.read_graph(graph), key=_statement_order)
-            ]
-        return self._quads[selection]
+        graphs = {
+            "all": (*self.passages, PROVENANCE, ONTOLOGY, INFERRED),
+            "asserted": (*self.passages, PROVENANCE),
+            "inferred": (INFERRED,),
+            "ontology": (ONTOLOGY,),
+        }[selection]
+
+        def read() -> list[ox.Quad]:
+            return [quad for graph in graphs for quad in sorted(self.read_graph(graph), key=_statement_order)]
+
+        return self._kept(("quads", selection), read)  # type: ignore[return-value]
+
+    def _kept(
+        self, key: tuple[str, str], read: Callable[[], list[ox.Triple] | list[ox.Quad]]
+    ) -> list[ox.Triple] | list[ox.Quad]:
+        if self._last is None or self._last[0] != key:
+            self._last = None  # let the previous selection go before reading the next
+            self._last = (key, read())
+        return self._last[1]
 
 
 def _statement_order(statement: ox.Triple | ox.Quad) -> tuple[str, str, str]:
