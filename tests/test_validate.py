@@ -284,9 +284,9 @@ def test_parts_checked_by_worker_processes_find_what_one_process_finds(project_c
 
 def test_small_parts_split_the_article_data_into_context_and_components(settings: Settings) -> None:
     sources = load_sources(settings)
-    triples = [ox.Triple(q.subject, q.predicate, q.object) for f in sources.data for q in f.quads]
-    ontology = [ox.Triple(q.subject, q.predicate, q.object) for q in sources.ontology.quads]
-    shapes = [ox.Triple(q.subject, q.predicate, q.object) for q in sources.shapes.quads]
+    triples = [q.triple for f in sources.data for q in f.quads]
+    ontology = [q.triple for q in sources.ontology.quads]
+    shapes = [q.triple for q in sources.shapes.quads]
     *components, context = split(ontology, triples, shapes, **SMALL_PARTS)
     assert len(components) >= 4
     assert ox.NamedNode(KG + "nvidia-tesla-t4") in context.owned  # a hub: many runtimes name the GPU model

@@ -40,10 +40,10 @@ class Finding:
 
 def check(sources: Sources, *, part_triples: int, hub_links: int, workers: int | None = None) -> set[Finding]:
     """Every finding of the shapes over the ontology and the data (`workers`: processes, default one per core)."""
-    ontology = [_triple(q) for q in sources.ontology.quads]
-    shape_triples = [_triple(q) for q in sources.shapes.quads]
+    ontology = [q.triple for q in sources.ontology.quads]
+    shape_triples = [q.triple for q in sources.shapes.quads]
     shapes = to_rdflib(shape_triples) + _known_unit_shape(to_rdflib(ontology))
-    data = (_triple(q) for source in sources.data for q in source.quads)
+    data = (q.triple for source in sources.data for q in source.quads)
     parts = split(ontology, data, shape_triples, part_triples=part_triples, hub_links=hub_links)
     first = next(parts)
     processes = workers or os.cpu_count() or 1
@@ -109,10 +109,6 @@ def _finding(result: Node, data: Graph, graph: Graph) -> Finding:
         problem,
         accepted or "see ontology/shapes.ttl",
     )
-
-
-def _triple(quad: ox.Quad) -> ox.Triple:
-    return ox.Triple(quad.subject, quad.predicate, quad.object)
 
 
 def _ox_term(node: Node | None) -> ox.NamedNode | ox.BlankNode | ox.Literal:

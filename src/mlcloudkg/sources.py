@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Node, URIRef
+from rdflib.namespace import XSD
 
 from mlcloudkg import __version__
 from mlcloudkg.config import Settings
@@ -19,7 +20,6 @@ from mlcloudkg.errors import SourceSyntaxError
 ONTOLOGY_FILE = "mlcloud.ttl"
 SHAPES_FILE = "shapes.ttl"
 DATA_SUFFIX = ".trig"
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 # Data in these formats cannot carry a named graph per passage, so its facts would have no provenance.
 OTHER_RDF_SUFFIXES = {".ttl", ".nt", ".nq", ".n3", ".rdf", ".owl", ".jsonld", ".xml"}
 
@@ -170,6 +170,6 @@ def rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
         return BNode(term.value)
     if term.language:
         return Literal(term.value, lang=term.language)
-    if term.datatype.value == XSD_STRING:
+    if term.datatype.value == str(XSD.string):
         return Literal(term.value)  # rdflib keeps plain strings without a datatype
     return Literal(term.value, datatype=URIRef(term.datatype.value))

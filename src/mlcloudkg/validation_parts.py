@@ -25,11 +25,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+from rdflib.namespace import RDF, SH
 
 Resource = ox.NamedNode | ox.BlankNode
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-SH = "http://www.w3.org/ns/shacl#"
-LOOKS_BACK = [ox.NamedNode(SH + name) for name in ("inversePath", "targetObjectsOf", "targetSubjectsOf")]
+RDF_TYPE = ox.NamedNode(str(RDF.type))
+LOOKS_BACK = [ox.NamedNode(str(term)) for term in (SH.inversePath, SH.targetObjectsOf, SH.targetSubjectsOf)]
 PART_TRIPLES = 20_000  # small parts keep the workers evenly loaded and each worker's memory small
 HUB_LINKS = 100
 
