@@ -140,7 +140,7 @@ def servers_table(result: dict[str, Any]) -> str:
 
 
 def build_table(results: Sequence[dict[str, Any]]) -> str:
-    steps = ["load", "validate", "store", "reason", "snapshots", "downloads", "write store"]
+    steps = ["load", "validate", "store", "reason", "snapshots", "compact store", "downloads"]
     header = [
         "size",
         "input triples",

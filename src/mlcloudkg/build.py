@@ -123,36 +123,41 @@ def _build_into(settings: Settings, directory: Path, digest: str) -> dict[str, A
     if violations:
         raise ValidationFailed(violations)
     directory.mkdir(parents=True)
-    # Reason in memory (many small queries), then write the finished dataset to disk in one bulk load.
-    store = ox.Store()
+    read = [f.display for f in (sources.ontology, sources.shapes, *sources.data)]
+    ontology = to_rdflib(sources.ontology.quads)
+    # Built in the on-disk store itself: a copy in memory, bulk-loaded into it at the end, cost the build twice
+    # the memory at 1M triples and would not fit at 10M (bench/RESULTS.md, run E).
+    store = ox.Store(str(directory / STORE_DIR))
     assemble(store, sources)
+    del sources  # the store holds every quad now; the parsed files are the largest thing this process holds
     timeline = Timeline.from_store(store)
     now = timeline.now()
     add_current(store, timeline.facts_on(now))
     lap("store")
-    rules = compile_rules(to_rdflib(sources.ontology.quads), settings.ontology_dir / "rules", settings.root)
+    rules = compile_rules(ontology, settings.ontology_dir / "rules", settings.root)
     reasoning = materialize(store, rules)
     lap("reason")
     snapshots = _snapshots(store, timeline, rules)
+    del timeline
     lap("snapshots")
+    # Bulk loads leave many overlapping files; compacted, the same queries read 2-3x faster at 1M triples
+    # (bench/RESULTS.md). The store is read-only from here on.
+    store.optimize()
+    lap("compact store")
     (directory / RULES).write_text(rules.to_json())
     downloads = write_downloads(store, directory / DOWNLOADS_DIR)
+    graphs = _graph_sizes(store)
+    passages = len(passage_graphs(store.named_graphs()))
+    store.flush()
+    del store  # closes the database before the directory is renamed
     lap("downloads")
-    disk = ox.Store(str(directory / STORE_DIR))
-    disk.bulk_extend(store)
-    # A bulk load leaves many overlapping files; compacted, the same queries read 2-3x faster at 1M triples
-    # (bench/RESULTS.md), for 6 s more of a 6.5 min build. The store is read-only from here on.
-    disk.optimize()
-    disk.flush()
-    del disk  # closes the database before the directory is renamed
-    lap("write store")
     manifest = {
         "digest": digest,
         "mlcloudkg_version": __version__,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "sources": [f.display for f in (sources.ontology, sources.shapes, *sources.data)],
-        "graphs": _graph_sizes(store),
-        "passage_graphs": len(passage_graphs(store.named_graphs())),
+        "sources": read,
+        "graphs": graphs,
+        "passage_graphs": passages,
         "downloads": downloads,
         "reasoning": {
             "inferred": reasoning.inferred,
