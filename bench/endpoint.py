@@ -83,7 +83,7 @@ def measure_build(directory: Path, repeat: int, reuse: bool) -> dict[str, Any]:
         figures = json.loads(kept.read_text())
         if figures["digest"] == json.loads(manifest_path.read_text())["digest"]:
             return figures
-    walls, peaks, timings = [], [], []
+    walls, peaks, timings, step_peaks = [], [], [], []
     for _ in range(repeat):
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -99,7 +99,9 @@ def measure_build(directory: Path, repeat: int, reuse: bool) -> dict[str, Any]:
         walls.append(time.perf_counter() - started)
         # The validation workers are processes of their own: their memory counts beside the build's.
         peaks.append(max(usage.ru_maxrss * 1024, tree_peak()))  # ru_maxrss: kilobytes on Linux
-        timings.append(json.loads(manifest_path.read_text())["timings_seconds"])
+        manifest = json.loads(manifest_path.read_text())
+        timings.append(manifest["timings_seconds"])
+        step_peaks.append(manifest.get("peak_rss_mib", {}))  # older builds did not record it
     figures = {
         "digest": json.loads(manifest_path.read_text())["digest"],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -109,6 +111,8 @@ def measure_build(directory: Path, repeat: int, reuse: bool) -> dict[str, Any]:
         "seconds_each": [round(w, 2) for w in walls],
         "peak_rss": statistics.median(peaks),
         "timings": {step: statistics.median(t[step] for t in timings) for step in timings[0]},
+        # The build process's high-water mark (MiB) at the end of each step, from the manifest.
+        "step_peak_rss_mib": {step: statistics.median(p[step] for p in step_peaks) for step in step_peaks[0]},
     }
     kept.write_text(json.dumps(figures, indent=1))
     return figures
@@ -443,6 +447,9 @@ def render(run: dict[str, Any]) -> str:
         "",
         report.build_table(run["sizes"]),
     ]
+    memory = report.build_memory_table(run["sizes"])
+    if memory:
+        lines += ["", "Build memory: the build process's peak RSS (MiB) by the end of each step", "", memory]
     for result in run["sizes"]:
         lines += [
             "",

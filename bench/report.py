@@ -168,6 +168,19 @@ def build_table(results: Sequence[dict[str, Any]]) -> str:
     return table(header, rows)
 
 
+def build_memory_table(results: Sequence[dict[str, Any]]) -> str:
+    """The build process's high-water mark at the end of each step: where its peak comes from."""
+    measured = [r for r in results if "step_peak_rss_mib" in r["build"]]
+    if not measured:
+        return ""
+    steps = list(measured[0]["build"]["step_peak_rss_mib"])
+    rows = [
+        [r["size"], *(f"{r['build']['step_peak_rss_mib'].get(step, math.nan):,.0f}" for step in steps)]
+        for r in measured
+    ]
+    return table(["size", *steps], rows)
+
+
 def growth_table(results: Sequence[dict[str, Any]]) -> str:
     """How each cost grows between successive sizes, as the exponent k of size^k (1 = linear)."""
     if len(results) < 2:

@@ -35,6 +35,17 @@ def test_a_changed_source_makes_a_new_build(project_copy: Callable[[], Settings]
     assert current_build(settings).directory == second.directory
 
 
+def test_the_manifest_says_what_each_step_took(project_copy: Callable[[], Settings]) -> None:
+    manifest = build(project_copy(), force=True).build.manifest
+    steps = ["load", "validate", "store", "reason", "snapshots", "compact store", "downloads"]
+    assert list(manifest["timings_seconds"]) == steps
+    assert all(seconds >= 0 for seconds in manifest["timings_seconds"].values())
+    peaks = [manifest["peak_rss_mib"][step] for step in steps]
+    # A high-water mark: it never falls, and a Python process with rdflib and Oxigraph loaded holds tens of MiB.
+    assert peaks == sorted(peaks) and peaks[0] > 20
+    assert manifest["peak_rss_mib"]["validation worker"] >= 0
+
+
 def test_the_watched_digest_hashes_again_only_when_a_file_changes(
     project_copy: Callable[[], Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import json
 import os
+import resource
 import shutil
 import time
 from collections.abc import Iterator
@@ -108,18 +109,21 @@ def build(settings: Settings, *, force: bool = False) -> BuildOutcome:
 
 def _build_into(settings: Settings, directory: Path, digest: str) -> dict[str, Any]:
     timings: dict[str, float] = {}
+    peaks: dict[str, int] = {}
     clock = time.perf_counter()
 
     def lap(step: str) -> None:
         nonlocal clock
         now = time.perf_counter()
         timings[step] = round(now - clock, 3)
+        peaks[step] = _peak_rss_mib(resource.RUSAGE_SELF)
         clock = now
 
     sources = load_sources(settings)
     lap("load")
     violations = validate(sources)
     lap("validate")
+    workers_peak = _peak_rss_mib(resource.RUSAGE_CHILDREN)  # the validation workers have ended by now
     if violations:
         raise ValidationFailed(violations)
     directory.mkdir(parents=True)
@@ -168,9 +172,16 @@ def _build_into(settings: Settings, directory: Path, digest: str) -> dict[str, A
         "now": now.isoformat(),
         "snapshots": [day.isoformat() for day in snapshots],
         "timings_seconds": timings,
+        # Where the build's memory goes: this process's high-water mark at the end of each step, in MiB, and the
+        # largest child process's (in `mlcloudkg build`, a validation worker: each holds one part at a time).
+        "peak_rss_mib": {**peaks, "validation worker": workers_peak},
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _peak_rss_mib(who: int) -> int:
+    return resource.getrusage(who).ru_maxrss // 1024  # Linux reports kilobytes
 
 
 def _snapshots(store: ox.Store, timeline: Timeline, rules: RuleSet) -> list[date]:
