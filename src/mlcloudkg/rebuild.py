@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 _CONTEXT = multiprocessing.get_context("spawn")  # the watcher starts before gunicorn forks its workers
 STATUS_BYTES = 16_384
 MAX_REASON_CHARS = 2_000
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 BUILD_NICENESS = 10  # a rebuild takes what CPU the service leaves: requests keep their speed meanwhile
 
 
@@ -84,13 +86,25 @@ def describe_failure(error: BaseException, settings: Settings) -> str:
     if isinstance(error, MlcloudkgError):
         return str(error).replace(f"{settings.root}/", "")
     if isinstance(error, OSError):
-        reason = os.strerror(error.errno) if error.errno else str(error)
-        if error.errno in {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}:
+        number = _error_number(error)
+        if number is None:
+            return "the new build could not be read or written; the server log has the details"
+        reason = os.strerror(number)
+        if number in DISK_FULL:
             return f"the new build could not be written: {reason} (the disk is full?)"
-        if error.errno in {errno.EROFS, errno.EACCES, errno.EPERM}:
+        if number in READ_ONLY:
             return f"the new build could not be written: {reason} (the build directory is read-only?)"
         return f"the new build could not be read or written: {reason}"
     return f"the build failed unexpectedly ({type(error).__name__}); the server log has the details"
+
+
+def _error_number(error: OSError) -> int | None:
+    """The error's number. The on-disk store's errors (RocksDB's, through pyoxigraph) carry none, only a message
+    that names the file and ends with the system's words for the error, e.g. "...000008.log: File too large"."""
+    if error.errno:
+        return error.errno
+    message = str(error)
+    return next((number for number in (*DISK_FULL, *READ_ONLY) if os.strerror(number) in message), None)
 
 
 def start_watcher(settings: Settings, status: BuildStatus, attempted: str | None) -> multiprocessing.Process:

@@ -3,6 +3,8 @@ service keeps answering from the build it has open, and /healthz says what is wr
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import requests
 
 from mlcloudkg.build import build
 from mlcloudkg.config import Settings
+from mlcloudkg.rebuild import describe_failure
 
 from .conftest import WITHOUT_ROOT_OVERRIDE, Article, deepnote, health, serve_copy, settled_health, with_file_size_limit
 
@@ -64,6 +67,27 @@ def test_a_full_disk_keeps_the_last_good_build_in_service(project_copy: Callable
         assert not list((settings.build_dir / "builds").glob(".staging-*"))  # the failed build left nothing
     finally:
         server.stop()
+
+
+def test_the_stores_write_errors_say_the_disk_is_full_without_naming_the_file(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """RocksDB's errors reach Python as an OSError with no errno: the system's words are in the message only."""
+    fill_a_store = (
+        "import pyoxigraph as ox, sys\n"
+        "try:\n"
+        f"    store = ox.Store({str(tmp_path / 'store')!r})\n"
+        "    for i in range(100_000):\n"
+        "        store.add(ox.Quad(ox.NamedNode(f'urn:x:{i}'), ox.NamedNode('urn:p'), ox.Literal('x' * 50)))\n"
+        "except OSError as error:\n"
+        "    print(error.errno, error, sep='|')"
+    )
+    writer = [*with_file_size_limit(200_000), sys.executable, "-c", fill_a_store]
+    number, message = subprocess.run(writer, capture_output=True, text=True, check=True).stdout.strip().split("|")
+    assert number == "None"
+    assert "File too large" in message
+    described = describe_failure(OSError(message), settings)
+    assert described == "the new build could not be written: File too large (the disk is full?)"
 
 
 def test_an_unusable_metrics_directory_costs_no_answer(settings: Settings, kg) -> None:
