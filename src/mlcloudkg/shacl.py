@@ -8,8 +8,8 @@ Workers are spawned rather than forked, so that none inherits the build's copy o
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from itertools import chain
 from multiprocessing import current_process, get_context
@@ -23,6 +23,8 @@ from rdflib.namespace import SH, SKOS, XSD
 from mlcloudkg.namespaces import MLC, SCHEMA, SHAPES, compact
 from mlcloudkg.sources import Sources, to_rdflib
 from mlcloudkg.validation_parts import Part, split
+
+PARTS_IN_FLIGHT = 2  # a worker's next part is ready when it finishes one
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def check(sources: Sources, *, part_triples: int, hub_links: int, workers: int |
     ontology = [q.triple for q in sources.ontology.quads]
     shape_triples = [q.triple for q in sources.shapes.quads]
     shapes = to_rdflib(shape_triples) + _known_unit_shape(to_rdflib(ontology))
-    data = (q.triple for source in sources.data for q in source.quads)
+    data = (q for source in sources.data for q in source.quads)
     parts = split(ontology, data, shape_triples, part_triples=part_triples, hub_links=hub_links)
     first = next(parts)
     processes = workers or os.cpu_count() or 1
@@ -54,9 +56,24 @@ def check(sources: Sources, *, part_triples: int, hub_links: int, workers: int |
     findings: set[Finding] = set()
     spawn = get_context("spawn")
     with ProcessPoolExecutor(processes, mp_context=spawn, initializer=_load_shapes, initargs=(shapes_text,)) as pool:
-        for found in pool.map(_check_in_worker, chain([first], parts)):
+        for found in _bounded_map(pool, _check_in_worker, chain([first], parts), PARTS_IN_FLIGHT * processes):
             findings.update(found)
     return findings
+
+
+def _bounded_map(
+    pool: Executor, function: Callable[[Part], list[Finding]], parts: Iterator[Part], in_flight: int
+) -> Iterator[list[Finding]]:
+    """pool.map, holding at most `in_flight` parts at a time. Executor.map takes every part at once, and the parts
+    of a 10M-triple graph, with the nodes each one reports on, are the size of the data."""
+    pending: set[Future[list[Finding]]] = set()
+    for part in parts:
+        if len(pending) >= in_flight:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (future.result() for future in done)
+        pending.add(pool.submit(function, part))
+    for future in as_completed(pending):
+        yield future.result()
 
 
 _WORKER_SHAPES: dict[str, Graph] = {}  # in a worker process: the shapes, parsed once for every part it checks

@@ -28,6 +28,9 @@ import pyoxigraph as ox
 from rdflib.namespace import RDF, SH
 
 Resource = ox.NamedNode | ox.BlankNode
+# The data is split as the quads it was read as: copying every statement into a triple first cost the build
+# 350 MiB a million triples (bench/RESULTS.md, run F). Only a part's own statements become triples, for pySHACL.
+Statement = ox.Triple | ox.Quad
 RDF_TYPE = ox.NamedNode(str(RDF.type))
 LOOKS_BACK = [ox.NamedNode(str(term)) for term in (SH.inversePath, SH.targetObjectsOf, SH.targetSubjectsOf)]
 PART_TRIPLES = 20_000  # small parts keep the workers evenly loaded and each worker's memory small
@@ -49,9 +52,9 @@ class Part:
 
 
 def split(
-    ontology: Iterable[ox.Triple],
-    data: Iterable[ox.Triple],
-    shapes: Iterable[ox.Triple],
+    ontology: Iterable[Statement],
+    data: Iterable[Statement],
+    shapes: Iterable[Statement],
     *,
     part_triples: int = PART_TRIPLES,
     hub_links: int = HUB_LINKS,
@@ -60,21 +63,25 @@ def split(
     ontology = list(ontology)
     data = list(data)
     if len(data) <= part_triples:
-        yield Part([*ontology, *data], None)
+        yield Part(_triples(ontology, data), None)
         return
     backward = {t.object for t in shapes if t.predicate in LOOKS_BACK and isinstance(t.object, ox.NamedNode)}
     context = _context(ontology, data, hub_links)
     components = _components(data, context)
-    context_triples = [*ontology, *(t for t in data if t.subject in context)]
-    for owned, triples in _packed(components.values(), context, part_triples):
-        yield Part([*context_triples, *triples], owned)
+    context_triples = _triples(ontology, (t for t in data if t.subject in context))
+    for owned, statements in _packed(components.values(), context, part_triples):
+        yield Part([*context_triples, *_triples(statements)], owned)
     pointing = [t for t in data if t.subject not in context and t.object in context and t.predicate in backward]
     pointers = {t.subject for t in pointing}
     types = [t for t in data if t.predicate == RDF_TYPE and t.subject in pointers]
-    yield Part([*context_triples, *pointing, *types], set(context))
+    yield Part([*context_triples, *_triples(pointing, types)], set(context))
 
 
-def _context(ontology: list[ox.Triple], data: list[ox.Triple], hub_links: int) -> set[Resource]:
+def _triples(*statements: Iterable[Statement]) -> list[ox.Triple]:
+    return [s.triple if isinstance(s, ox.Quad) else s for group in statements for s in group]
+
+
+def _context(ontology: list[Statement], data: list[Statement], hub_links: int) -> set[Resource]:
     """The ontology's nodes, the classes the data names, and the hubs, with everything they link to."""
     links = Counter(t.object for t in data if isinstance(t.object, Resource) and t.predicate != RDF_TYPE)
     context: set[Resource] = {t.subject for t in ontology}
@@ -93,8 +100,8 @@ def _context(ontology: list[ox.Triple], data: list[ox.Triple], hub_links: int) -
     return context
 
 
-def _components(data: list[ox.Triple], context: set[Resource]) -> dict[Resource, list[ox.Triple]]:
-    """The triples outside the context, grouped by the connected component of their subject."""
+def _components(data: list[Statement], context: set[Resource]) -> dict[Resource, list[Statement]]:
+    """The statements outside the context, grouped by the connected component of their subject."""
     parent: dict[Resource, Resource] = {}
 
     def root(node: Resource) -> Resource:
@@ -112,7 +119,7 @@ def _components(data: list[ox.Triple], context: set[Resource]) -> dict[Resource,
                 there = root(t.object)
                 if here != there:
                     parent[there] = here
-    groups: dict[Resource, list[ox.Triple]] = {}
+    groups: dict[Resource, list[Statement]] = {}
     for t in data:
         if t.subject not in context:
             groups.setdefault(root(t.subject), []).append(t)
@@ -120,18 +127,18 @@ def _components(data: list[ox.Triple], context: set[Resource]) -> dict[Resource,
 
 
 def _packed(
-    components: Iterable[list[ox.Triple]], context: set[Resource], part_triples: int
-) -> Iterator[tuple[set[Resource], list[ox.Triple]]]:
+    components: Iterable[list[Statement]], context: set[Resource], part_triples: int
+) -> Iterator[tuple[set[Resource], list[Statement]]]:
     owned: set[Resource] = set()
-    triples: list[ox.Triple] = []
+    statements: list[Statement] = []
     for component in components:
-        triples.extend(component)
+        statements.extend(component)
         for t in component:
             owned.add(t.subject)
             if isinstance(t.object, Resource) and t.object not in context:
                 owned.add(t.object)
-        if len(triples) >= part_triples:
-            yield owned, triples
-            owned, triples = set(), []
-    if triples:
-        yield owned, triples
+        if len(statements) >= part_triples:
+            yield owned, statements
+            owned, statements = set(), []
+    if statements:
+        yield owned, statements
