@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mlcloudkg.api import KnowledgeGraph, UnknownName
-from mlcloudkg.compare import compare, services
+from mlcloudkg.compare import compare
 from mlcloudkg.namespaces import KG
 
 COLAB, GRADIENT, DEEPNOTE = str(KG["google-colab"]), str(KG["paperspace-gradient"]), str(KG["deepnote"])
@@ -60,5 +60,6 @@ def test_an_unknown_service_is_refused_with_the_known_ones(kg: KnowledgeGraph) -
 
 
 def test_services_lists_every_notebook_service_by_name(kg: KnowledgeGraph) -> None:
-    names = [name for _, name in services(kg)]
+    names = [name for _, name in kg.services()]
     assert names == sorted(names, key=str.lower) and {"Google Colab", "Q Blocks", "FloydHub"} <= set(names)
+    assert kg.services() is kg.services()  # read once for this version of the data

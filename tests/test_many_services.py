@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.build import build
-from mlcloudkg.compare import MAX_COMPARED, services
+from mlcloudkg.compare import MAX_COMPARED
 from mlcloudkg.config import Settings
 from mlcloudkg.web import create_app
 
@@ -50,7 +50,7 @@ def client(settings: Settings) -> Iterator[FlaskClient]:
 
 
 def test_the_graph_has_more_services_than_a_page(kg: KnowledgeGraph) -> None:
-    names = [name for _, name in services(kg)]
+    names = [name for _, name in kg.services()]
     assert len(names) == EVERY
     assert names == sorted(names, key=str.lower)
 

@@ -14,6 +14,7 @@ import pytest
 
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.errors import ConfigurationError, QueryRejected, QueryTimeout, StoreTimeout, StoreUnavailable
+from mlcloudkg.history import change_dates
 from mlcloudkg.remote_store import RemoteStore
 from mlcloudkg.store import WorkerStore
 
@@ -80,6 +81,17 @@ def test_remote_graphs_are_the_embedded_graphs(kg: KnowledgeGraph, remote: Remot
     embedded = set(kg.store.construct(query))
     assert embedded
     assert set(remote.construct(query)) == embedded
+
+
+def test_remote_and_embedded_agree_on_the_dates_of_the_passages(kg: KnowledgeGraph, remote: RemoteStore) -> None:
+    """The embedded store takes the latest state from its build's manifest, a remote one from the passages; both
+    say which of some graphs are passages in effect, asking about those graphs only."""
+    assert kg.store.latest_state == remote.latest_state == max(change_dates(remote.passages))
+    every = [p.graph.value for p in kg.store.passages]
+    in_effect = kg.store.passages_in_effect([*every, "https://w3id.org/mlcloudkg/graph/inferred"])
+    assert 0 < len(in_effect) < len(every)  # some passages of the article were superseded by later ones
+    assert remote.passages_in_effect(every) == in_effect
+    assert kg.store.passages_in_effect(every[:3]) == in_effect & set(every[:3])
 
 
 def test_a_remote_syntax_error_says_where(remote: RemoteStore) -> None:

@@ -428,13 +428,13 @@ def compare(
 
     SERVICE is an IRI, a prefixed or a bare name, e.g.  mlcloudkg compare google-colab paperspace-gradient
     The table fits the terminal; --format json adds the statement behind each cell and its sources."""
-    from mlcloudkg.compare import MAX_COMPARED, services, some_of
+    from mlcloudkg.compare import MAX_COMPARED, some_of
     from mlcloudkg.namespaces import compact
     from mlcloudkg.terminal import table, terminal_width
 
     kg = open_graph(settings, endpoint, timeout, as_of)
     if not providers:
-        known = some_of([compact(iri).removeprefix("kg:") for iri, _ in services(kg)])
+        known = some_of([compact(iri).removeprefix("kg:") for iri, _ in kg.services()])
         raise click.UsageError(f"name one to {MAX_COMPARED} services to compare — accepted: {known}")
     comparison = kg.compare(*providers)
     if output == "json":

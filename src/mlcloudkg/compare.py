@@ -99,16 +99,6 @@ class Comparison:
         }
 
 
-def services(kg: KnowledgeGraph) -> list[tuple[str, str]]:
-    """All services of the graph, (IRI, name), by name: index look-ups only (the `services` query counts plans).
-    Sorted here: Oxigraph's ORDER BY took 0.35 s of 0.43 s for the 8,006 services of the 1M-triple benchmark."""
-    rows = kg.query("""
-        PREFIX mlc: <https://w3id.org/mlcloudkg/ontology#> PREFIX schema: <https://schema.org/>
-        SELECT ?service ?serviceName WHERE { ?service a mlc:NotebookService ; schema:name ?serviceName }""")
-    named = {row["service"]: row["serviceName"] for row in rows}
-    return sorted(named.items(), key=lambda item: (item[1].lower(), item[0]))
-
-
 def some_of(names: list[str]) -> str:
     """Names for a message: the first NAMED_IN_ERRORS of them, and how many more there are."""
     more = len(names) - NAMED_IN_ERRORS
@@ -124,12 +114,12 @@ def _each(kg: KnowledgeGraph, query: str, iris: list[str]) -> list[Row]:
 
 def compare(kg: KnowledgeGraph, wanted: list[str], every_service: list[tuple[str, str]] | None = None) -> Comparison:
     """The comparison of the services named by `wanted` (IRIs, prefixed or bare names; at most MAX_COMPARED), in
-    that order. `every_service`: what services(kg) gives, when the caller has it already (it grows with the graph)."""
+    that order. `every_service`: what kg.services() gives, when the caller has it already."""
     if len(wanted) > MAX_COMPARED:
         raise InvalidParameter(
             "providers", f"names {len(wanted)} services", f"at most {MAX_COMPARED} services side by side"
         )
-    every_service = every_service if every_service is not None else services(kg)
+    every_service = every_service if every_service is not None else kg.services()
     known = dict(every_service)
     iris = []
     for name in wanted:
@@ -243,8 +233,9 @@ def _attach_sources(kg: KnowledgeGraph, sections: list[Section]) -> None:
     cells = [c for s in sections for r in s.rows for c in r.cells.values() if c.subject and c.predicate]
     if not cells:
         return
-    in_effect = kg.store.passages_in_effect  # a source of another date does not vouch for this date's value
     holding = kg.store.graphs_holding(sorted({(c.subject, c.predicate, c.object) for c in cells}, key=str))
+    # A source of another date does not vouch for this date's value.
+    in_effect = kg.store.passages_in_effect(g for found in holding.values() for g in found)
     graphs = {key: sorted(g for g in found if g in in_effect) for key, found in holding.items()}
     named = sorted({g for found in graphs.values() for g in found})
     if not named:

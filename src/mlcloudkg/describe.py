@@ -27,8 +27,7 @@ LABEL_PROPERTIES = (SCHEMA.name, PREFIXES["rdfs"] + "label", SKOS.prefLabel, DCT
 LABELS = (
     sparql_prologue()
     + """SELECT ?term ?property ?label WHERE {
-  VALUES ?term { %s }
-  VALUES ?property { schema:name rdfs:label skos:prefLabel dcterms:title mlc:sourceLocator }
+  VALUES (?term ?property) { %s }
   ?term ?property ?label .
   FILTER(LANG(?label) = "" || LANGMATCHES(LANG(?label), "en"))
 }"""
@@ -322,7 +321,10 @@ def _labels(kg: KnowledgeGraph, nodes: list[ox.NamedNode]) -> dict[Node, str]:
         return {}
     rank = {str(p): i for i, p in enumerate(LABEL_PROPERTIES)}
     best: dict[Node, tuple[int, str]] = {}
-    for row in kg.store.select_terms(LABELS % _values(nodes)):
+    # Each (term, property) pair given: with a VALUES for each, Oxigraph read every statement of the store
+    # first (7 s for 100 terms at 10M triples, against 7 ms).
+    pairs = " ".join(f"({node} <{prop}>)" for node in nodes for prop in LABEL_PROPERTIES)
+    for row in kg.store.select_terms(LABELS % pairs):
         candidate = (rank[row["property"].value], row["label"].value)
         if row["term"] not in best or candidate < best[row["term"]]:
             best[row["term"]] = candidate
@@ -367,7 +369,7 @@ def passages_of(kg: KnowledgeGraph, graphs: list[str]) -> dict[str, Passage]:
     """The passages named by `graphs`, described for a reader (graphs that are not passages are left out)."""
     if not graphs:
         return {}
-    in_effect = kg.store.passages_in_effect
+    in_effect = kg.store.passages_in_effect(graphs)
     passages = {}
     for row in kg.query(PASSAGES % " ".join(f"<{g}>" for g in graphs)):
         passages[row["graph"]] = Passage(

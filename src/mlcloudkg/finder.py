@@ -16,7 +16,6 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from mlcloudkg.compare import services
 from mlcloudkg.errors import InvalidParameter
 from mlcloudkg.history import Freshness
 from mlcloudkg.namespaces import sparql_prologue
@@ -297,7 +296,7 @@ def find(kg: KnowledgeGraph, requirements: Requirements, page: Page | None = Non
     page = page or Page()
     query = finder_query(requirements)
     matching = {row["service"] for row in kg.query(finder_query(requirements, ordered=False))}
-    in_order = [Candidate(service, name) for service, name in services(kg)]
+    in_order = [Candidate(service, name) for service, name in kg.services()]
     matches = [c for c in in_order if c.service in matching]
     others = [c for c in in_order if c.service not in matching]
     shown_matches = matches[page.offset : page.offset + page.limit]

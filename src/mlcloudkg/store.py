@@ -82,10 +82,18 @@ class SparqlStore(ABC):
             self._state_date = max(change_dates(self.passages))
         return self._state_date
 
-    @cached_property
-    def passages_in_effect(self) -> frozenset[str]:
-        """The passage graphs whose facts held on this view's date: the ones to cite for its facts."""
-        return frozenset(p.graph.value for p in self.passages if p.holds_on(self.state_date))
+    @property
+    def latest_state(self) -> date:
+        """The date of the latest known state, whatever date this view answers for."""
+        return max(change_dates(self.passages))
+
+    def passages_in_effect(self, graphs: Iterable[str]) -> frozenset[str]:
+        """Those of `graphs` that are passages whose facts held on this view's date: the ones to cite for its facts.
+        Asked of these graphs only: reading every passage took 18 s at 10M triples (297,066 passages)."""
+        wanted = set(graphs)
+        if not wanted:
+            return frozenset()
+        return frozenset(p.graph.value for p in passages(self.select_terms, wanted) if p.holds_on(self.state_date))
 
     def snapshot_dates(self) -> list[date]:
         """The dates the dataset holds a snapshot graph for (mlc:Snapshot, described in graph:provenance)."""
@@ -281,6 +289,11 @@ class GraphStore(SparqlStore):
     @cached_property
     def timeline(self) -> Timeline:
         return Timeline.from_store(self.store)  # index look-ups: much faster than reading it through SPARQL
+
+    @property
+    def latest_state(self) -> date:
+        # The build knows it: reading every passage to find it took 18 s at 10M triples.
+        return date.fromisoformat(self.build.manifest["now"]) if self.build is not None else super().latest_state
 
     def graphs_holding(self, patterns: list[Pattern]) -> dict[Pattern, set[str]]:
         # Index look-ups: a query joining every pattern with GRAPH ?g took most of the time of a comparison.

@@ -8,7 +8,7 @@ each premise in turn; asserted premises end the proof with the passages that sta
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -156,12 +156,16 @@ class Explainer:
     """Explains membership of resources in the classes the rule table derives."""
 
     def __init__(
-        self, rules: RuleSet, select: Select, inferred_graph: str, in_effect: Callable[[], frozenset[str]]
+        self,
+        rules: RuleSet,
+        select: Select,
+        inferred_graph: str,
+        in_effect: Callable[[Iterable[str]], frozenset[str]],
     ) -> None:
         self.rules = rules
         self.select = select
         self.inferred_graph = inferred_graph  # where the view's derived triples are: the rest is asserted
-        self.in_effect = in_effect  # the passages whose facts held on the view's date: the only ones cited
+        self.in_effect = in_effect  # of some graphs, the passages holding on the view's date: the only ones cited
 
     def explain(self, resource: str, capability: str, parameters: dict[str, str] | None = None) -> Explanation:
         """Explain over the closure `select` reads; `parameters` must be those it was materialised with."""
@@ -257,7 +261,7 @@ class Explainer:
             GROUP BY ?graph ?title ?locator ?quote ?status ?asOf ?validFrom ORDER BY ?graph"""
         )
         sources = []
-        in_effect = self.in_effect()
+        in_effect = self.in_effect(row["graph"].value for row in rows)
         for row in rows:
             if row["graph"].value not in in_effect:
                 continue

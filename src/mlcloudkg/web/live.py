@@ -212,9 +212,11 @@ class LiveDataset:
             max_memory_bytes=self.settings.max_query_memory_bytes,
             max_waiting=self.settings.max_waiting_queries,
         )
-        graphs = frozenset(g.value for g in store.named_graphs())
+        release = Release.of_build(build)
+        # The release lists them: asking the store took 5 s at 10M triples (297,066 passage graphs).
+        graphs = frozenset(release.graph_sizes)
         cache = ResultCache(self.settings.cache_bytes)
-        return Served(Release.of_build(build), kg, evaluators, cache, graphs, build.downloads_path, build)
+        return Served(release, kg, evaluators, cache, graphs, build.downloads_path, build)
 
     def _open_store(self, unversioned: RemoteStore) -> Served:
         release = read_release(unversioned)

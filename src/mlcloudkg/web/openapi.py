@@ -9,7 +9,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from mlcloudkg import __version__
-from mlcloudkg.compare import LISTED_ONE_BY_ONE, MAX_COMPARED, services
+from mlcloudkg.compare import LISTED_ONE_BY_ONE, MAX_COMPARED
 from mlcloudkg.endpoint.formats import FORMATS
 from mlcloudkg.export import DOWNLOADS
 from mlcloudkg.finder import MAX_NUMBER, PAGE_FIELDS, Page, Requirements, is_number
@@ -202,7 +202,7 @@ def _find_operation() -> dict[str, Any]:
 
 
 def _compare_operation(kg: KnowledgeGraph) -> dict[str, Any]:
-    names = [iri.removeprefix(str(KG)) for iri, _ in services(kg)]
+    names = [iri.removeprefix(str(KG)) for iri, _ in kg.services()]
     # The services as an enum while a form can list them (a large graph has thousands).
     item: dict[str, Any] = {"type": "string", "enum": names} if len(names) <= LISTED_ONE_BY_ONE else {"type": "string"}
     return {

@@ -49,7 +49,7 @@ def _data(body: object) -> Response:
 def compare() -> Response:
     state = requested_state()
     kg = state.kg
-    everyone = comparison.services(kg)
+    everyone = kg.services()
     # Asked for none: all of them side by side, if they fit (the article's six do; a large graph's do not).
     every_iri = [iri for iri, _ in everyone] if len(everyone) <= comparison.MAX_COMPARED else []
     wanted = _listed("providers") or every_iri
