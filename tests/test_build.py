@@ -25,6 +25,16 @@ def test_an_unchanged_build_is_reused(project_copy: Callable[[], Settings]) -> N
     assert again.seconds < first.seconds / 10
 
 
+def test_the_manifest_counts_the_statements_of_every_graph(settings: Settings) -> None:
+    found = build(settings).build
+    store = ox.Store.read_only(str(found.store_path))
+    counted = {"default": sum(1 for _ in store.quads_for_pattern(None, None, None, ox.DefaultGraph()))}
+    for graph in store.named_graphs():
+        counted[graph.value] = sum(1 for _ in store.quads_for_pattern(None, None, None, graph))
+    assert found.manifest["graphs"] == counted
+    assert counted["default"] > 1000 and len(counted) > 50
+
+
 def test_a_changed_source_makes_a_new_build(project_copy: Callable[[], Settings]) -> None:
     settings = project_copy()
     first = build(settings).build
