@@ -153,6 +153,8 @@ def test_the_finder_page_pages_through_the_others(client: FlaskClient, kg: Knowl
     assert "3 to 4 of 5" in second and 'rel="prev"' in second
     assert [name for name in names if f">{name}</a>: fails" in second] == names[2:4]
     assert "1 service meets every requirement" in second  # the matches did not move
+    assert '<input type="hidden" name="limit" value="2">' in second  # a new search keeps the page size
+    assert 'name="limit"' not in client.get(f"/find?{asked}", headers=BROWSER).get_data(as_text=True)
 
 
 def test_every_requirement_has_a_control_on_the_finder_form(client: FlaskClient) -> None:
