@@ -112,15 +112,14 @@ def _each(kg: KnowledgeGraph, query: str, iris: list[str]) -> list[Row]:
     return [row for iri in iris for row in kg.named(query, service=iri)]
 
 
-def compare(kg: KnowledgeGraph, wanted: list[str], every_service: list[tuple[str, str]] | None = None) -> Comparison:
+def compare(kg: KnowledgeGraph, wanted: list[str]) -> Comparison:
     """The comparison of the services named by `wanted` (IRIs, prefixed or bare names; at most MAX_COMPARED), in
-    that order. `every_service`: what kg.services() gives, when the caller has it already."""
+    that order."""
     if len(wanted) > MAX_COMPARED:
         raise InvalidParameter(
             "providers", f"names {len(wanted)} services", f"at most {MAX_COMPARED} services side by side"
         )
-    every_service = every_service if every_service is not None else kg.services()
-    known = dict(every_service)
+    known = dict(kg.services())
     iris = []
     for name in wanted:
         iri = kg.resolve(name, "https://w3id.org/mlcloudkg/id/")

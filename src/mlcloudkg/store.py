@@ -79,12 +79,12 @@ class SparqlStore(ABC):
     def state_date(self) -> date:
         """The date whose state this view answers for."""
         if self._state_date is None:
-            self._state_date = max(change_dates(self.passages))
+            self._state_date = self.latest_state
         return self._state_date
 
-    @property
+    @cached_property
     def latest_state(self) -> date:
-        """The date of the latest known state, whatever date this view answers for."""
+        """The date of the latest known state, whatever date this view answers for (read once)."""
         return max(change_dates(self.passages))
 
     def passages_in_effect(self, graphs: Iterable[str]) -> frozenset[str]:

@@ -53,7 +53,7 @@ def compare() -> Response:
     # Asked for none: all of them side by side, if they fit (the article's six do; a large graph's do not).
     every_iri = [iri for iri, _ in everyone] if len(everyone) <= comparison.MAX_COMPARED else []
     wanted = _listed("providers") or every_iri
-    result = comparison.compare(kg, wanted, everyone)
+    result = comparison.compare(kg, wanted)
     if negotiate([HTML, JSON]) == JSON:
         return _data(result.to_dict())
     # The documents the cells cite, numbered once for the page.
