@@ -144,8 +144,34 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def has_ended(pid: int) -> bool:
+    """Whether a process has exited, every thread of it (its parent can then tell): after SIGKILL that takes a
+    moment, and the main thread shows as a zombie while the others still exit."""
+    try:
+        states = [t.read_text().rsplit(")", 1)[1].split()[0] for t in Path(f"/proc/{pid}/task").glob("*/stat")]
+    except FileNotFoundError:  # reaped, or a thread ended while we looked
+        return not Path(f"/proc/{pid}").exists()
+    return all(state in ("Z", "X") for state in states)
+
+
 def command_line(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def idle_query_workers(server: LiveServer, count: int) -> dict[int, float]:
+    """The query workers and their CPU time, once `count` of them are up and none computes: a replacement still
+    starting, or a query of an earlier test, would otherwise pass for the worker evaluating a new query."""
+
+    def quiet() -> dict[int, float] | None:
+        try:
+            first = {pid: cpu_seconds(pid) for pid in query_workers(server)}
+            time.sleep(0.3)
+            second = {pid: cpu_seconds(pid) for pid in query_workers(server)}
+        except OSError:  # one ended while we looked
+            return None
+        return second if len(second) == count and second == first else None
+
+    return wait_for(quiet, 30, f"{count} idle query workers")
 
 
 def query_workers(server: LiveServer) -> list[int]:

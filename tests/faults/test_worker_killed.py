@@ -1,5 +1,5 @@
 """A query worker killed in the middle of a query: the client gets a clear 5xx at once (not after the time limit),
-and the next request is answered."""
+and the next request is answered. One killed while idle costs no query at all."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import time
 import requests
 
 from ..conftest import LiveServer
-from .conftest import cpu_seconds, query_workers, wait_for
+from .conftest import cpu_seconds, has_ended, idle_query_workers, query_workers, wait_for
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+EVALUATORS = 2  # the session server's
 
 
 def test_a_worker_killed_mid_query_is_a_clear_500_and_the_next_request_succeeds(server: LiveServer) -> None:
-    before = {pid: cpu_seconds(pid) for pid in query_workers(server)}
+    before = idle_query_workers(server, EVALUATORS)
     outcome: dict[str, object] = {}
 
     def ask() -> None:
@@ -40,3 +41,15 @@ def test_a_worker_killed_mid_query_is_a_clear_500_and_the_next_request_succeeds(
         answer = requests.get(server.url + "/sparql", params={"query": f"ASK {{}} # after {number}"}, timeout=10)
         assert answer.status_code == 200
     assert len(query_workers(server)) == len(before)
+
+
+def test_a_worker_killed_while_idle_is_replaced_and_no_query_fails(server: LiveServer) -> None:
+    idle = idle_query_workers(server, EVALUATORS)
+    killed = next(iter(idle))
+    os.kill(killed, signal.SIGKILL)
+    wait_for(lambda: has_ended(killed), 10, "the killed worker ended")  # the kill takes effect, not at once
+    for number in range(2 * EVALUATORS):  # every worker in the queue is taken at least once
+        answer = requests.get(server.url + "/sparql", params={"query": f"ASK {{}} # idle kill {number}"}, timeout=10)
+        assert answer.status_code == 200, answer.text
+    replaced = idle_query_workers(server, EVALUATORS)
+    assert killed not in replaced

@@ -288,12 +288,7 @@ class Evaluators:
     def evaluate(self, evaluation: Evaluation) -> Answer:
         """Run one query on a free worker (waiting for one at most `queue_timeout`); callers hold an admission
         slot (see Admission) while they wait for it."""
-        try:
-            worker = self._idle.get(timeout=self.queue_timeout)
-        except queue.Empty:
-            raise EngineBusy(
-                f"all query workers stayed busy for {self.queue_timeout:g} s", "retry later, or run a cheaper query"
-            ) from None
+        worker = self._free_worker()
         try:
             worker.connection.send(evaluation)
             if not worker.connection.poll(self.timeout):
@@ -323,6 +318,21 @@ class Evaluators:
                 "SPARQL 1.1 query syntax, https://www.w3.org/TR/sparql11-query/",
             )
         raise QueryRejected(f"the query could not be evaluated: {payload}", "a valid SPARQL 1.1 query")
+
+    def _free_worker(self) -> _Worker:
+        """An idle worker that is still alive, waiting at most `queue_timeout` for one. A worker can end while idle
+        (the kernel's OOM killer, an operator): it is replaced, and the query goes to another instead of failing."""
+        deadline = time.monotonic() + self.queue_timeout
+        while True:
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise EngineBusy(
+                    f"all query workers stayed busy for {self.queue_timeout:g} s", "retry later, or run a cheaper query"
+                ) from None
+            if worker.process.is_alive():
+                return worker
+            self._retire(worker)
 
     def _out_of_memory(self) -> QueryOutOfMemory:
         return QueryOutOfMemory(
