@@ -86,7 +86,7 @@ def build(settings: Settings, *, force: bool = False) -> BuildOutcome:
     builds = settings.build_dir / "builds"
     digest = sources_digest(settings)
     target = builds / digest
-    if not force and _is_current(settings.build_dir, target):
+    if not force and is_built(settings, digest):
         # Nothing to write, so a build directory that is read-only (or on a full disk) is no obstacle.
         return BuildOutcome(_read(target), True, time.perf_counter() - started)
     builds.mkdir(parents=True, exist_ok=True)
@@ -224,10 +224,12 @@ def _read(directory: Path) -> Build:
     return Build(directory, json.loads((directory / MANIFEST).read_text()))
 
 
-def _is_current(build_dir: Path, target: Path) -> bool:
-    """Whether build/current already is this finished build."""
+def is_built(settings: Settings, digest: str) -> bool:
+    """Whether build/current already is the finished build of the sources with this digest."""
+    target = settings.build_dir / "builds" / digest
     try:
-        return (target / MANIFEST).is_file() and (build_dir / "current").resolve(strict=True) == target.resolve()
+        current = (settings.build_dir / "current").resolve(strict=True)
+        return (target / MANIFEST).is_file() and current == target.resolve()
     except OSError:
         return False
 

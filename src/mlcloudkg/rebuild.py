@@ -10,6 +10,7 @@ that it is reported even when the disk is full or the build directory read-only.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -20,9 +21,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
-from mlcloudkg.build import build
+from mlcloudkg.build import build, is_built
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import MlcloudkgError
 from mlcloudkg.sources import WatchedDigest, sources_digest
@@ -33,6 +35,7 @@ STATUS_BYTES = 16_384
 MAX_REASON_CHARS = 2_000
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+STOP_SECONDS = 30  # for a stopped build to remove its staging
 BUILD_NICENESS = 10  # a rebuild takes what CPU the service leaves: requests keep their speed meanwhile
 
 
@@ -80,6 +83,46 @@ def attempt_build(settings: Settings) -> Attempt:
     return Attempt(outcome.build.digest, time.time(), None)
 
 
+def attempt_build_apart(settings: Settings) -> Attempt:
+    """attempt_build in a process of its own, which ends with the build. Its memory goes with it (a long-lived
+    process keeps its high-water mark), a crash of it (the kernel's OOM killer) is a failed attempt rather than the
+    end of the caller, and the caller never runs the on-disk store's threads (RocksDB's): gunicorn forks the web
+    workers from `serve`'s process, and a fork inherits those threads' state but not the threads, so a web worker
+    then hung or crashed on its way out, in RocksDB's exit handler. (ProcessPoolExecutor cannot stop a running
+    build when we are stopped.)"""
+    digest = _digest_or_none(lambda: sources_digest(settings))
+    if digest is not None and is_built(settings, digest):
+        return Attempt(digest, time.time(), None)  # served already: no process to start (0.7 s of imports)
+    receiving, sending = _CONTEXT.Pipe(duplex=False)
+    builder = _CONTEXT.Process(target=_build_and_send, args=(settings, sending), name="mlcloudkg-build")
+    builder.start()
+    sending.close()
+    try:
+        return receiving.recv()
+    except EOFError:
+        builder.join()
+        digest = _digest_or_none(lambda: sources_digest(settings)) or "unreadable"
+        code = builder.exitcode or 0
+        how = f"was killed ({signal.Signals(-code).name}; out of memory?)" if code < 0 else f"ended with status {code}"
+        reason = f"the build process {how}"
+        log.error("%s; still serving the last good build", reason)
+        return Attempt(digest, time.time(), reason)
+    except BaseException:  # we are being stopped: so is the build, which removes its staging on the way out
+        builder.terminate()
+        raise
+    finally:
+        builder.join()
+        receiving.close()
+
+
+def _build_and_send(settings: Settings, sending: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: our parent stops us
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # exit through `finally` blocks: staging is cleaned
+    outcome = attempt_build(settings)
+    with contextlib.suppress(OSError):  # the parent is gone
+        sending.send(outcome)
+
+
 def describe_failure(error: BaseException, settings: Settings) -> str:
     """Why a build failed, fit for /healthz (public): our errors say what and where (file:line, relative to the
     project); a file-system error says what went wrong without its path; anything else names only its kind."""
@@ -108,20 +151,28 @@ def _error_number(error: OSError) -> int | None:
 
 
 def start_watcher(settings: Settings, status: BuildStatus, attempted: str | None) -> multiprocessing.Process:
-    """Start the watcher process; it stops with the server (it is a daemon, and checks that its parent lives)."""
-    watcher = _CONTEXT.Process(
-        target=watch, args=(settings, status, attempted, os.getpid()), name="mlcloudkg-watcher", daemon=True
-    )
+    """Start the watcher process; stop it with stop_watcher (should the server die, it sees it and ends too). Not a
+    daemon: a daemon may not start processes, and each build runs in one, with workers of its own to validate."""
+    watcher = _CONTEXT.Process(target=watch, args=(settings, status, attempted, os.getpid()), name="mlcloudkg-watcher")
     watcher.start()
     return watcher
+
+
+def stop_watcher(watcher: multiprocessing.Process) -> None:
+    """Stop the watcher, and the build it may be running (which removes its staging on the way out)."""
+    watcher.terminate()
+    watcher.join(timeout=STOP_SECONDS)
+    if watcher.is_alive():
+        watcher.kill()
+        watcher.join()
 
 
 def watch(settings: Settings, status: BuildStatus, attempted: str | None, parent: int) -> None:
     """Every `reload_seconds`, look at the sources; once a change has settled (the same digest twice in a row: an
     editor may still be writing), build it. A digest already tried is not tried again until the sources change."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: the server stops us
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    os.nice(BUILD_NICENESS)  # exit through `finally`: a build cleans its staging
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # exit through `finally`: the build is stopped too
+    os.nice(BUILD_NICENESS)  # the builds inherit it
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [watcher] %(message)s")
     seen = attempted
     sources = WatchedDigest(settings)
@@ -134,7 +185,7 @@ def watch(settings: Settings, status: BuildStatus, attempted: str | None, parent
             seen = digest
             continue
         log.info("the sources changed (%s): building", digest)
-        outcome = attempt_build(settings)
+        outcome = attempt_build_apart(settings)
         attempted = digest
         status.record(outcome)
         if outcome.failure is None:

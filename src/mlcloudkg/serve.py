@@ -2,7 +2,8 @@
 
 Each gunicorn worker (a process) runs the Flask app with `threads` request threads and its own pool of query
 evaluators. SIGTERM stops accepting connections and lets requests in flight finish (graceful shutdown). A watcher
-process (rebuild.py) rebuilds the graph when its sources change.
+process (rebuild.py) rebuilds the graph when its sources change. Builds, the first one included, run in processes
+of their own: the server's process, from which gunicorn forks the workers, never opens the on-disk store.
 
 A request thread reading from or writing to a client blocks while the client is silent, so a few clients that send
 half a request and stop (slowloris) would hold every thread. Every connection therefore gets a send and a receive
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing.process
 import os
 import socket
 import struct
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -25,7 +28,7 @@ from gunicorn.app.base import BaseApplication
 from mlcloudkg.build import current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import BuildNotFound
-from mlcloudkg.rebuild import BuildStatus, attempt_build, start_watcher
+from mlcloudkg.rebuild import BuildStatus, attempt_build_apart, start_watcher, stop_watcher
 
 log = logging.getLogger(__name__)
 GRACEFUL_SECONDS = 30
@@ -62,6 +65,14 @@ def _time_out_silent_clients(seconds: float) -> Any:
     return when_ready
 
 
+def _forget_the_watcher(server: Any, worker: Any) -> None:
+    """A gunicorn `post_fork` hook, run in each new web worker. A forked process inherits multiprocessing's list of
+    its parent's children, and at exit multiprocessing stops and joins those: each web worker that exited (a
+    reload, SIGHUP) stopped the master's watcher (then a daemon), and the sources were no longer watched. The list
+    is private to multiprocessing, with no public way to take a process off it; a new worker has no children yet."""
+    multiprocessing.process._children.clear()  # type: ignore[attr-defined]
+
+
 def _worker_exited(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
@@ -87,7 +98,7 @@ def serve(settings: Settings) -> None:
         _check_store(settings)
         _run(settings, status)
         return
-    first = attempt_build(settings)
+    first = attempt_build_apart(settings)
     status.record(first)
     try:
         served = current_build(settings)
@@ -97,9 +108,9 @@ def serve(settings: Settings) -> None:
         log.error("the sources do not build (%s); serving the last good build %s", first.failure, served.digest)
     else:
         log.info("serving build %s", served.digest)
-    if settings.watch:
-        start_watcher(settings, status, first.digest)
-    _run(settings, status)
+    watcher = start_watcher(settings, status, first.digest) if settings.watch else None
+    # Stopped by gunicorn's exit hook, which only the master runs: a forked worker leaves through here too.
+    _run(settings, status, on_exit=(lambda _server: stop_watcher(watcher)) if watcher else None)
 
 
 def _check_store(settings: Settings) -> None:
@@ -112,7 +123,7 @@ def _check_store(settings: Settings) -> None:
     log.info("serving version %s from the store %s", release.version, settings.store)
 
 
-def _run(settings: Settings, status: BuildStatus) -> None:
+def _run(settings: Settings, status: BuildStatus, on_exit: Callable[[Any], None] | None = None) -> None:
     _share_metrics()
     options = {
         "bind": f"{settings.host}:{settings.port}",
@@ -124,9 +135,12 @@ def _run(settings: Settings, status: BuildStatus) -> None:
         "graceful_timeout": GRACEFUL_SECONDS,
         "keepalive": 5,
         "accesslog": "-",
+        "post_fork": _forget_the_watcher,
         "child_exit": _worker_exited,
         "when_ready": _time_out_silent_clients(settings.client_timeout),
         "limit_request_line": 8190,
         "limit_request_field_size": 16384,
     }
+    if on_exit is not None:
+        options["on_exit"] = on_exit
     _Server(settings, options, status).run()

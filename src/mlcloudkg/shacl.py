@@ -50,7 +50,7 @@ def check(sources: Sources, *, part_triples: int, hub_links: int, workers: int |
     first = next(parts)
     processes = workers or os.cpu_count() or 1
     if first.owned is None or processes == 1 or current_process().daemon:
-        # One part, one process asked for, or a daemon (the serve watcher), which may not start processes.
+        # One part, one process asked for, or a caller that is a daemon process (which may not start any).
         return {finding for part in chain([first], parts) for finding in _check_part(part, shapes)}
     shapes_text = shapes.serialize(format="nt")
     findings: set[Finding] = set()

@@ -155,7 +155,11 @@ def has_ended(pid: int) -> bool:
 
 
 def command_line(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    """A process's command line; empty for one that ended (or a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
 
 
 def idle_query_workers(server: LiveServer, count: int) -> dict[int, float]:
@@ -174,7 +178,13 @@ def idle_query_workers(server: LiveServer, count: int) -> dict[int, float]:
     return wait_for(quiet, 30, f"{count} idle query workers")
 
 
+def web_workers(server: LiveServer) -> list[int]:
+    """The web workers of a server: the children gunicorn forked (with its command line; the others are the
+    watcher and multiprocessing's resource tracker)."""
+    master = command_line(server.process.pid)
+    return [p for p in children(server.process.pid) if command_line(p) == master]
+
+
 def query_workers(server: LiveServer) -> list[int]:
-    """The query evaluation processes of a server: spawned by its web workers (gunicorn's children)."""
-    web_workers = [p for p in children(server.process.pid) if "spawn_main" not in command_line(p)]
-    return [e for w in web_workers for e in children(w) if "spawn_main" in command_line(e)]
+    """The query evaluation processes of a server: spawned by its web workers."""
+    return [e for w in web_workers(server) for e in children(w) if "spawn_main" in command_line(e)]

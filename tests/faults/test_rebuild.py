@@ -3,15 +3,29 @@ build in service and /healthz says why; a good build is swapped in atomically, a
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from mlcloudkg.config import Settings
+from mlcloudkg.rebuild import attempt_build_apart
 
 from ..conftest import LiveServer
-from .conftest import Article, deepnote, health, serve_copy, settled_health
+from .conftest import (
+    Article,
+    children,
+    command_line,
+    deepnote,
+    has_ended,
+    health,
+    serve_copy,
+    settled_health,
+    wait_for,
+    web_workers,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -98,3 +112,45 @@ def test_no_request_sees_half_a_build_while_builds_are_swapped(copy: tuple[Setti
     assert len(answers) > 20
     assert set(answers) <= allowed
     assert set(answers) == allowed  # both builds were seen
+
+
+def test_the_watcher_outlives_a_reload_of_the_web_workers(copy: tuple[Settings, LiveServer]) -> None:
+    settings, server = copy
+    good = health(server)["serving"]["build"]
+    old = set(web_workers(server))
+    server.process.send_signal(signal.SIGHUP)  # gunicorn's reload: new web workers; the old ones exit gracefully
+    # Idle workers exit at once; one that hangs on its way out is killed only after the 30 s grace period.
+    wait_for(lambda: not old & set(web_workers(server)), 20, "the old web workers gone")
+    Article(settings).name_deepnote("Deepnote Inc.")
+    settled_health(server, lambda h: h["status"] == "ok" and h["serving"]["build"] != good)
+    assert deepnote(server)[1] == "Deepnote Inc."
+
+
+def test_a_build_process_that_is_killed_is_a_failed_attempt(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    before = set(children(os.getpid()))
+    outcome = {}
+    attempt = threading.Thread(target=lambda: outcome.update(attempt=attempt_build_apart(settings)))
+    attempt.start()
+    (builder,) = wait_for(  # a new process started by multiprocessing (not its resource tracker)
+        lambda: [p for p in set(children(os.getpid())) - before if "spawn_main" in command_line(p)],
+        30,
+        "the build process started",
+    )
+    os.kill(builder, signal.SIGKILL)
+    attempt.join(timeout=60)
+    assert outcome["attempt"].failure == "the build process was killed (SIGKILL; out of memory?)"
+    assert not (settings.build_dir / "current").exists()
+
+
+def test_stopping_the_server_mid_rebuild_stops_the_build_and_leaves_no_staging(
+    copy: tuple[Settings, LiveServer],
+) -> None:
+    settings, server = copy
+    watcher = next(p for p in children(server.process.pid) if "spawn_main" in command_line(p))
+    Article(settings).name_deepnote("Deepnote Inc.")
+    staging = wait_for(lambda: list((settings.build_dir / "builds").glob(".staging-*")), 30, "a rebuild under way")
+    builder = next(p for p in children(watcher) if "spawn_main" in command_line(p))
+    assert server.stop() == 0
+    assert has_ended(watcher) and has_ended(builder)
+    assert not any(path.exists() for path in staging)
