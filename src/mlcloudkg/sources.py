@@ -13,7 +13,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Node, URIRef
 from rdflib.namespace import XSD
 
-from mlcloudkg import __version__
+from mlcloudkg.build_code import PACKAGE, build_libraries, build_modules
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import SourceSyntaxError
 
@@ -57,18 +57,20 @@ def source_paths(settings: Settings) -> list[Path]:
 
 
 def sources_digest(settings: Settings) -> str:
-    """A hash of every input of a build and of the code that builds from it, cheap enough for every start."""
-    digest = hashlib.sha256(f"mlcloudkg {__version__}\n".encode())
-    package = Path(__file__).parent
+    """A hash of every input of a build, of the code that builds from it and of the versions of the libraries that
+    code uses (build_code.py), cheap enough for every start."""
+    digest = hashlib.sha256(b"mlcloudkg build\n")
+    for name, version in build_libraries():
+        digest.update(f"{name} {version}\n".encode())
     for path in _digested(settings):
-        name = path.relative_to(package) if path.is_relative_to(package) else path.relative_to(settings.root)
+        name = path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path.relative_to(settings.root)
         digest.update(name.as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
 def _digested(settings: Settings) -> list[Path]:
-    return [*source_paths(settings), *sorted(Path(__file__).parent.rglob("*.py"))]
+    return [*source_paths(settings), *build_modules()]
 
 
 class WatchedDigest:
