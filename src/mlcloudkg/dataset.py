@@ -24,6 +24,7 @@ from mlcloudkg.namespaces import (
     GRAPH_ONTOLOGY,
     GRAPH_PROVENANCE,
     MLC,
+    RDF_TYPE_NODE,
     SNAPSHOT_PREFIX,
 )
 from mlcloudkg.sources import Sources
@@ -72,7 +73,7 @@ def add_snapshot(store: ox.Store, day: date, state: Iterable[ox.Triple], inferre
     description = [
         ox.Triple(
             state_graph,
-            ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+            RDF_TYPE_NODE,
             ox.NamedNode(str(MLC.Snapshot)),
         ),
         ox.Triple(

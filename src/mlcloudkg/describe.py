@@ -14,10 +14,9 @@ import pyoxigraph as ox
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.cells import money, number
 from mlcloudkg.dataset import ASSERTED, CURRENT, DEFAULT, INFERRED, ONTOLOGY, PROVENANCE
-from mlcloudkg.namespaces import DCTERMS, MLC, PREFIXES, SCHEMA, SKOS, compact, sparql_prologue
+from mlcloudkg.namespaces import DCTERMS, MLC, PREFIXES, RDF_TYPE_NODE, SCHEMA, SKOS, compact, sparql_prologue
 from mlcloudkg.store import SparqlStore
 
-RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
 MAX_NESTING = 3  # levels of blank nodes shown inside a statement (an author, an OWL restriction)
 MAX_LISTED = 300  # statements of a graph listed on its page; the rest are in the downloads
 
@@ -217,8 +216,8 @@ def describe(kg: KnowledgeGraph, iri: str) -> Description:
     return Description(
         iri=iri,
         label=labels.get(node, compact(iri)),
-        types=[s for s in outgoing if s.predicate.node == RDF_TYPE and s.holds],
-        outgoing=[s for s in outgoing if s.predicate.node != RDF_TYPE and s.holds],
+        types=[s for s in outgoing if s.predicate.node == RDF_TYPE_NODE and s.holds],
+        outgoing=[s for s in outgoing if s.predicate.node != RDF_TYPE_NODE and s.holds],
         incoming=[s for s in statements(into) if s.holds],
         passage=passages.get(iri),
         graph_size=held_size,

@@ -20,9 +20,8 @@ from typing import Any
 import pyoxigraph as ox
 
 from mlcloudkg.dataset import PROVENANCE
-from mlcloudkg.namespaces import KG, MLC
+from mlcloudkg.namespaces import KG, MLC, RDF_TYPE
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 OFFERS_PLAN = ox.NamedNode(str(MLC.offersPlan))
 OPERATING_STATUS = ox.NamedNode(str(MLC.operatingStatus))
 SHUT_DOWN = ox.NamedNode(str(MLC.ShutDown))

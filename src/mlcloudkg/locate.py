@@ -10,6 +10,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from mlcloudkg.namespaces import RDF_TYPE
+
 _PREFIX = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
 # An IRI, a prefixed name, or a string (skipped so that words inside literals are not taken for names).
 _TOKEN = re.compile(
@@ -18,9 +20,6 @@ _TOKEN = re.compile(
     r"|((?:[A-Za-z][\w.-]*)?:(?:[\w\-%]|\\[^\s])(?:[\w.\-%:]|\\[^\s])*|(?:[A-Za-z][\w.-]*)?:)"
     r"|(#.*$)",
 )
-
-
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
 @dataclass(frozen=True)

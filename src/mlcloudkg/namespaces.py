@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pyoxigraph as ox
 from rdflib import Namespace
+from rdflib.namespace import RDF
 
 BASE = "https://w3id.org/mlcloudkg/"
 
@@ -14,6 +16,9 @@ SHAPES = Namespace(BASE + "shapes#")
 
 ONTOLOGY_IRI = BASE + "ontology"
 DATASET_IRI = BASE + "dataset"  # the dataset as a whole: its VoID/DCAT description and its version
+
+RDF_TYPE = str(RDF.type)
+RDF_TYPE_NODE = ox.NamedNode(RDF_TYPE)
 
 SCHEMA = Namespace("https://schema.org/")
 PROV = Namespace("http://www.w3.org/ns/prov#")

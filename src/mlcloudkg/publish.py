@@ -27,13 +27,12 @@ from mlcloudkg import __version__
 from mlcloudkg.build import Build
 from mlcloudkg.dataset import DEFAULT, PROVENANCE, snapshot_graphs
 from mlcloudkg.errors import ConfigurationError, PublishFailed
-from mlcloudkg.namespaces import MLC, PREFIXES
+from mlcloudkg.namespaces import MLC, RDF_TYPE_NODE
 from mlcloudkg.release import publish_record
 from mlcloudkg.skolem import skolemized_triple
 
 NTRIPLES = "application/n-triples"
 TRIPLES_PER_CHUNK = 10_000
-RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
 SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
 SNAPSHOT_DATE = ox.NamedNode(str(MLC.snapshotDate))
 GSP = "https://www.w3.org/TR/sparql11-http-rdf-update/"
@@ -180,7 +179,7 @@ def _published_graphs(provenance: list[ox.Triple]) -> set[str]:
     passages = {
         t.subject.value
         for t in provenance
-        if t.predicate == RDF_TYPE and t.object == SOURCED_GRAPH and isinstance(t.subject, ox.NamedNode)
+        if t.predicate == RDF_TYPE_NODE and t.object == SOURCED_GRAPH and isinstance(t.subject, ox.NamedNode)
     }
     snapshots = {
         graph.value

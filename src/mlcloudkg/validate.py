@@ -9,17 +9,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import pyoxigraph as ox
-from rdflib import RDF
 
 from mlcloudkg import shacl
 from mlcloudkg.errors import Violation
 from mlcloudkg.locate import SourceIndex
-from mlcloudkg.namespaces import MLC, compact
+from mlcloudkg.namespaces import MLC, RDF_TYPE_NODE, compact
 from mlcloudkg.sources import SourceFile, Sources
 from mlcloudkg.validation_parts import HUB_LINKS, PART_TRIPLES
 
 SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
-RDF_TYPE = ox.NamedNode(str(RDF.type))
 COMPLETE_FOR = ox.NamedNode(str(MLC.completeFor))
 VALID_UNTIL = ox.NamedNode(str(MLC.validUntil))
 VALID_FROM = ox.NamedNode(str(MLC.validFrom))
@@ -79,7 +77,7 @@ def _provenance_violations(files: Iterable[SourceFile], index: SourceIndex) -> l
     for source in files:
         default = [q for q in source.quads if isinstance(q.graph_name, ox.DefaultGraph)]
         graphs = {q.graph_name for q in source.quads if not isinstance(q.graph_name, ox.DefaultGraph)}
-        described = {q.subject for q in default if q.predicate == RDF_TYPE and q.object == SOURCED_GRAPH}
+        described = {q.subject for q in default if q.predicate == RDF_TYPE_NODE and q.object == SOURCED_GRAPH}
         for graph in graphs:
             defined_in[graph].append(source.display)
         for graph in sorted(graphs - described, key=str):

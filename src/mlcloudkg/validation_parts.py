@@ -25,13 +25,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pyoxigraph as ox
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import SH
+
+from mlcloudkg.namespaces import RDF_TYPE_NODE
 
 Resource = ox.NamedNode | ox.BlankNode
 # The data is split as the quads it was read as: copying every statement into a triple first cost the build
 # 350 MiB a million triples (bench/RESULTS.md, run F). Only a part's own statements become triples, for pySHACL.
 Statement = ox.Triple | ox.Quad
-RDF_TYPE = ox.NamedNode(str(RDF.type))
 LOOKS_BACK = [ox.NamedNode(str(term)) for term in (SH.inversePath, SH.targetObjectsOf, SH.targetSubjectsOf)]
 PART_TRIPLES = 20_000  # small parts keep the workers evenly loaded and each worker's memory small
 HUB_LINKS = 100
@@ -73,7 +74,7 @@ def split(
         yield Part([*context_triples, *_triples(statements)], owned)
     pointing = [t for t in data if t.subject not in context and t.object in context and t.predicate in backward]
     pointers = {t.subject for t in pointing}
-    types = [t for t in data if t.predicate == RDF_TYPE and t.subject in pointers]
+    types = [t for t in data if t.predicate == RDF_TYPE_NODE and t.subject in pointers]
     yield Part([*context_triples, *_triples(pointing, types)], set(context))
 
 
@@ -83,9 +84,9 @@ def _triples(*statements: Iterable[Statement]) -> list[ox.Triple]:
 
 def _context(ontology: list[Statement], data: list[Statement], hub_links: int) -> set[Resource]:
     """The ontology's nodes, the classes the data names, and the hubs, with everything they link to."""
-    links = Counter(t.object for t in data if isinstance(t.object, Resource) and t.predicate != RDF_TYPE)
+    links = Counter(t.object for t in data if isinstance(t.object, Resource) and t.predicate != RDF_TYPE_NODE)
     context: set[Resource] = {t.subject for t in ontology}
-    context.update(t.object for t in data if t.predicate == RDF_TYPE and isinstance(t.object, Resource))  # classes
+    context.update(t.object for t in data if t.predicate == RDF_TYPE_NODE and isinstance(t.object, Resource))  # classes
     context.update(node for node, count in links.items() if count > hub_links)
     by_subject: dict[Resource, list[Resource]] = {}
     for t in data:

@@ -16,7 +16,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from mlcloudkg.history import Freshness
-from mlcloudkg.namespaces import GRAPH_ONTOLOGY, PREFIXES, compact
+from mlcloudkg.namespaces import GRAPH_ONTOLOGY, PREFIXES, RDF_TYPE, compact
 from mlcloudkg.reasoning.expressions import (
     Expression,
     HasValue,
@@ -32,7 +32,6 @@ from mlcloudkg.sparql_text import without_top_level_filters
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Select = Callable[[str], list[dict[str, Term]]]
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 MAX_DEPTH = 12
 MAX_VALUES_SHOWN = 8
 _PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from mlcloudkg.dataset import INFERRED
+from mlcloudkg.namespaces import RDF_TYPE
 from mlcloudkg.queries import ParameterError
 from mlcloudkg.reasoning.rules import ANY, PUBLISHED_SUBJECTS, Rule, RuleSet, order_for_evaluation
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 OUR_RESOURCES = PUBLISHED_SUBJECTS
 VOCABULARY_NAMESPACES = (
     "http://www.w3.org/1999/02/22-rdf-syntax-ns#",

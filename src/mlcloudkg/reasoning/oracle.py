@@ -12,7 +12,7 @@ import pyoxigraph as ox
 from rdflib import Dataset, URIRef
 
 from mlcloudkg.dataset import CURRENT, INFERRED, ONTOLOGY, PROVENANCE
-from mlcloudkg.namespaces import MLC
+from mlcloudkg.namespaces import MLC, RDF_TYPE_NODE
 from mlcloudkg.reasoning.materialize import publishable
 from mlcloudkg.sources import to_rdflib
 
@@ -25,8 +25,7 @@ def rule_outputs(store: ox.Store) -> list[ox.Quad]:
     query = f"""SELECT ?x ?class WHERE {{
         GRAPH <{INFERRED.value}> {{ ?x a ?class }}
         GRAPH <{ONTOLOGY.value}> {{ ?class <{MLC.derivedBy}> ?rule }} }}"""
-    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-    return [ox.Quad(row["x"], rdf_type, row["class"]) for row in store.query(query)]
+    return [ox.Quad(row["x"], RDF_TYPE_NODE, row["class"]) for row in store.query(query)]
 
 
 def owlrl_inferred(store: ox.Store) -> set[ox.Triple]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from mlcloudkg.namespaces import BASE, PREFIXES
+from mlcloudkg.namespaces import BASE, RDF_TYPE
 
-RDF_TYPE = PREFIXES["rdf"] + "type"
 # Paths under BASE that this site serves, each by the blueprint that owns it.
 SERVED_PATHS = ("id/", "source/", "graph/", "ontology")
 
