@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 import mlcloudkg
+from mlcloudkg import api
 from mlcloudkg.api import KnowledgeGraph, UnknownName, UnknownQuery
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import InvalidParameter
@@ -121,6 +122,20 @@ def test_only_a_few_recomputed_closures_are_kept(settings: Settings) -> None:
     for hours in range(1, 11):
         kg.explain("google-colab", "LongFreeSessionService", min_session_hours=hours)
     assert len(kg._hypotheticals) == 8
+
+
+def test_the_last_finder_answers_are_kept(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api, "KEEP_FINDER_ANSWERS", 3)
+    kg = KnowledgeGraph.embedded(settings, rebuild=False)
+    asked = {"free": True, "min_gpu_memory_gb": 16}
+    first = kg.find(**asked)
+    assert kg.find(min_gpu_memory_gb=16, free="true") is first  # the same question, however it is written
+    assert kg.find(**asked, limit=1) is not first
+    for limit in (2, 3, 4):
+        kg.find(**asked, limit=limit)
+    assert len(kg._finder_answers) == 3
+    again = kg.find(**asked)
+    assert again is not first and again.to_dict() == first.to_dict()
 
 
 def test_capabilities_are_the_same_over_a_remote_store(kg: KnowledgeGraph, remote: KnowledgeGraph) -> None:

@@ -9,9 +9,9 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pyoxigraph as ox
 
@@ -29,11 +29,41 @@ from mlcloudkg.store import GraphStore, Row, SparqlStore
 
 if TYPE_CHECKING:
     from mlcloudkg.compare import Comparison
-    from mlcloudkg.finder import FinderResult
+    from mlcloudkg.finder import FinderResult, Page, Requirements
 
 log = logging.getLogger(__name__)
 # Closures re-computed for other rule thresholds, kept for reuse; each is a copy of the data, so only a few.
 KEEP_HYPOTHETICAL_CLOSURES = 8
+# Finder answers kept per view: a page of services each (a few KB), and the question took 4.8 s at 10M triples.
+KEEP_FINDER_ANSWERS = 256
+
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
+
+
+class _Recent(Generic[Key, Value]):
+    """The last `size` values computed, by key, for the threads of a process. A value is computed outside the lock
+    (it may take seconds), so two threads asking for the same new key at once may both compute it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[Key, Value] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: Key, compute: Callable[[], Value]) -> Value:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
 
 
 class UnknownQuery(MlcloudkgError):
@@ -66,8 +96,8 @@ class KnowledgeGraph:
             log.error("named query left out: %s", problem)
         self.rules = rules if rules is not None else _rules_for(store, settings)
         self.explainer = _explainer(self.rules, store)
-        self._hypotheticals: OrderedDict[tuple[tuple[str, str], ...], SparqlStore] = OrderedDict()
-        self._hypotheticals_lock = threading.Lock()
+        self._hypotheticals: _Recent[tuple[tuple[str, str], ...], SparqlStore] = _Recent(KEEP_HYPOTHETICAL_CLOSURES)
+        self._finder_answers: _Recent[tuple[Requirements, Page | None], FinderResult] = _Recent(KEEP_FINDER_ANSWERS)
         self._services: list[tuple[str, str]] | None = None
         self._services_lock = threading.Lock()  # concurrent first requests read the services once
 
@@ -216,16 +246,7 @@ class KnowledgeGraph:
     def _hypothetical(self, parameters: dict[str, str]) -> SparqlStore:
         """The closure the rules give with other thresholds than the build's (e.g. sessions of 24 hours)."""
         key = tuple(sorted(parameters.items()))
-        with self._hypotheticals_lock:
-            if key in self._hypotheticals:
-                self._hypotheticals.move_to_end(key)
-                return self._hypotheticals[key]
-        closure = self.store.rematerialized(self.rules, parameters)  # slow: outside the lock
-        with self._hypotheticals_lock:
-            self._hypotheticals[key] = closure
-            while len(self._hypotheticals) > KEEP_HYPOTHETICAL_CLOSURES:
-                self._hypotheticals.popitem(last=False)
-        return closure
+        return self._hypotheticals.get(key, lambda: self.store.rematerialized(self.rules, parameters))
 
     def _check_resource(self, given: str, iri: str) -> None:
         if not self.store.ask(f"ASK {{ <{iri}> ?p ?o }}"):
@@ -294,10 +315,17 @@ class KnowledgeGraph:
         and for every other service the requirements it fails. Shows a page of each list, in name order: `limit`
         services (default 50), skipping `offset` matches and `others_offset` others (see finder.Page). Raises
         RequirementError for an unknown requirement, InvalidParameter for a bad page."""
-        from mlcloudkg.finder import find, parse
+        from mlcloudkg.finder import parse
 
         given = {name: _as_text(value) for name, value in requirements.items() if value is not None}
-        return find(self, *parse(given))
+        return self.answer_finder(*parse(given))
+
+    def answer_finder(self, requirements: Requirements, page: Page | None = None) -> FinderResult:
+        """find() for requirements already parsed; the last answers are kept, as the graph of a view never
+        changes."""
+        from mlcloudkg.finder import find
+
+        return self._finder_answers.get((requirements, page), lambda: find(self, requirements, page))
 
 
 def local_rules(settings: Settings) -> RuleSet:

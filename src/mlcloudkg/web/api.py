@@ -21,7 +21,7 @@ from mlcloudkg.compare import compare
 from mlcloudkg.endpoint.executor import Answer, Evaluation
 from mlcloudkg.endpoint.guard import check_query
 from mlcloudkg.errors import InvalidParameter, RequestError
-from mlcloudkg.finder import find, parse
+from mlcloudkg.finder import parse
 from mlcloudkg.namespaces import KG, compact
 from mlcloudkg.queries import NamedQuery
 from mlcloudkg.results import JSON_MEDIA_TYPE, plain_json_from_sparql_json, plain_value
@@ -169,7 +169,7 @@ def find_services() -> Response:
     values = _single_values()
     view = as_of_view(served, values)
     requirements, shown = parse(values)
-    return _json(served, view, ("find", requirements, shown), lambda: find(view, requirements, shown).to_dict())
+    return _json(served, view, ("find", requirements, shown), lambda: view.answer_finder(requirements, shown).to_dict())
 
 
 @blueprint.get("/compare")

@@ -97,7 +97,7 @@ def find() -> Response:
             str(error),
             "checkboxes as on, true or 1; numbers between 0 and 1000000; fields: " + ", ".join(form_fields()),
         ) from None
-    result = finder.find(kg, requirements, shown)
+    result = kg.answer_finder(requirements, shown)
     freshness = result.freshness
     if negotiate([HTML, JSON]) == JSON:
         return _data(result.to_dict())
