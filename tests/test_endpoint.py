@@ -9,6 +9,7 @@ import json
 import re
 import threading
 import time
+from dataclasses import replace
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -16,6 +17,9 @@ import pytest
 import rdflib
 import requests
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, URLENCODED, XML, SPARQLWrapper
+
+from mlcloudkg.config import Settings
+from mlcloudkg.web import create_app
 
 from .conftest import LiveServer
 
@@ -428,6 +432,25 @@ def test_dataset_description(server: LiveServer) -> None:
     urls = {str(u) for u in graph.objects(None, dcat.downloadURL)}
     assert f"{server.url}/download/mlcloudkg.ttl" in urls
     assert json.loads(response.text)  # valid JSON
+
+
+def test_the_public_url_is_the_base_of_every_published_link(settings: Settings, kg) -> None:
+    """Behind a proxy the request's host is the proxy's view: links use the configured public URL instead."""
+    app = create_app(replace(settings, public_url="https://kg.example.org/"))
+    try:
+        client = app.test_client()
+        listing = client.get("/download/").get_json()["downloads"]
+        assert {d["url"] for d in listing} == {f"https://kg.example.org/download/{d['filename']}" for d in listing}
+        void = client.get("/.well-known/void", headers={"Accept": "text/turtle"})
+        graph = rdflib.Graph().parse(data=void.get_data(as_text=True), format="turtle")
+        links = {str(o) for o in graph.objects() if isinstance(o, rdflib.URIRef) and "://localhost" in str(o)}
+        assert not links
+        dcat = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+        assert "https://kg.example.org/download/mlcloudkg.ttl" in {
+            str(u) for u in graph.objects(None, dcat.downloadURL)
+        }
+    finally:
+        app.extensions["mlcloudkg"].close()
 
 
 def test_every_query_url_is_percent_safe(server: LiveServer) -> None:

@@ -73,9 +73,9 @@ def service_description(media_type: str) -> Response:
     return _respond(graph, media_type, ("sd", served.version, base_url()), served.last_modified)
 
 
-def dataset_description(release: Release, base: str, settings_public_url: str = "") -> Graph:
-    """VoID and DCAT for the dataset: what it holds, where it comes from, how to get it."""
-    base = (settings_public_url or base).rstrip("/")
+def dataset_description(release: Release, base: str) -> Graph:
+    """VoID and DCAT for the dataset served at `base`: what it holds, where it comes from, how to get it."""
+    base = base.rstrip("/")
     graph = _graph()
     graph.add((DATASET, RDF.type, VOID.Dataset))
     graph.add((DATASET, RDF.type, DCAT.Dataset))
@@ -126,9 +126,8 @@ def dataset_description(release: Release, base: str, settings_public_url: str = 
 
 
 def void_response(media_type: str) -> Response:
-    live = current_app.extensions["mlcloudkg"]
-    served = live.current()
-    graph = dataset_description(served.release, request.url_root, live.settings.public_url)
+    served = current_app.extensions["mlcloudkg"].current()
+    graph = dataset_description(served.release, base_url())
     return _respond(graph, media_type, ("void", served.version, base_url()), served.last_modified)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file, url_for
 
 from mlcloudkg.export import find_download
-from mlcloudkg.web.description import RDF_SERIALIZERS, void_response
+from mlcloudkg.web.description import RDF_SERIALIZERS, base_url, void_response
 from mlcloudkg.web.http import cacheable, negotiate, not_modified, not_modified_response
 
 blueprint = Blueprint("downloads", __name__)
@@ -17,7 +17,7 @@ blueprint = Blueprint("downloads", __name__)
 def index() -> Response:
     served = current_app.extensions["mlcloudkg"].current()
     files = [
-        {"filename": name, "url": url_for("downloads.download", filename=name, _external=True), **details}
+        {"filename": name, "url": base_url() + url_for("downloads.download", filename=name), **details}
         for name, details in served.release.downloads.items()
     ]
     return jsonify({"build": served.version, "built_at": served.release.built_at.isoformat(), "downloads": files})
