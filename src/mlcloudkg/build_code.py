@@ -16,14 +16,14 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent
-ENTRY = PACKAGE / "build.py"
+ENTRY = "build.py"  # the module `build` runs
 
 
 @functools.cache
 def build_modules(package: Path = PACKAGE) -> tuple[Path, ...]:
     """The package's modules a build runs, sorted."""
     found: set[Path] = set()
-    wanted = [package / ENTRY.name]
+    wanted = [package / ENTRY]
     while wanted:
         path = wanted.pop()
         if path not in found:

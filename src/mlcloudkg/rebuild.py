@@ -101,12 +101,11 @@ def attempt_build_apart(settings: Settings) -> Attempt:
         return receiving.recv()
     except EOFError:
         builder.join()
-        digest = _digest_or_none(lambda: sources_digest(settings)) or "unreadable"
         code = builder.exitcode or 0
         how = f"was killed ({signal.Signals(-code).name}; out of memory?)" if code < 0 else f"ended with status {code}"
         reason = f"the build process {how}"
         log.error("%s; still serving the last good build", reason)
-        return Attempt(digest, time.time(), reason)
+        return Attempt(digest or "unreadable", time.time(), reason)
     except BaseException:  # we are being stopped: so is the build, which removes its staging on the way out
         builder.terminate()
         raise
