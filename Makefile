@@ -1,6 +1,7 @@
 # Two commands matter: `make run` (set up, build, serve on http://127.0.0.1:5000) and `make test`.
-# Both work on a fresh machine with Python 3.11+, pip and make; `make test` also installs what the browser
-# tests need (Debian's chromium, through apt-get) and the web UI's npm packages.
+# Both work on a fresh machine with Python 3.11+, pip and make; `make test` also installs, through apt-get, what the
+# browser tests need (Debian's chromium) and the store the remote-backend tests also run over (Debian's Virtuoso),
+# and the web UI's npm packages.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,6 +14,8 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # The browser tests drive Debian's chromium through Playwright (the Python package, from PyPI): a browser is
 # never downloaded. apt-get runs through sudo when make does not run as root.
 CHROMIUM := /usr/bin/chromium
+# Virtuoso: a SPARQL store whose default graph is the union of its named graphs (tests/test_serve_store.py).
+VIRTUOSO := /usr/bin/virtuoso-t
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
@@ -35,11 +38,11 @@ build: install
 run: build
 	$(BIN)/mlcloudkg serve
 
-$(CHROMIUM):
+$(CHROMIUM) $(VIRTUOSO) &:
 	$(SUDO) apt-get update -qq
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver virtuoso-opensource
 
-test: build $(CHROMIUM)
+test: build $(CHROMIUM) $(VIRTUOSO)
 	# Two test processes: the suite waits on live servers and subprocesses as much as it computes.
 	$(BIN)/python -m pytest -n 2
 

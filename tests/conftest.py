@@ -167,64 +167,179 @@ def evaluators(settings: Settings, kg: KnowledgeGraph) -> Iterator[Evaluators]:
 
 # The `oxigraph` console script of the dev extra, next to this interpreter (or on PATH).
 OXIGRAPH = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph")
+VIRTUOSO = shutil.which("virtuoso-t")
+ISQL = shutil.which("isql-vt")
+INSTALL_VIRTUOSO = "install Debian's virtuoso-opensource (make test does: apt-get install virtuoso-opensource)"
 
 
-class OxigraphServer:
-    """`oxigraph serve` on a loopback port: a real SPARQL 1.1 store (query endpoint /query, Graph Store Protocol
-    /store), stopping queries at its own time limit as a production store would."""
+def wait_for_sparql(url: str, log: Path, name: str, seconds: float = 60) -> None:
+    """Return once `url` answers ASK {}; fail with the end of the server's log if it does not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, params={"query": "ASK {}"}, timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not come up: {log.read_text()[-2000:]}")
 
-    def __init__(self, directory: Path) -> None:
-        if OXIGRAPH is None:
-            pytest.fail("no oxigraph command: install the dev extra (pip install -e '.[dev]')")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = directory.parent / f"oxigraph-{self.port}.log"
-        command = [OXIGRAPH, "serve", "--location", str(directory), "--bind", f"127.0.0.1:{self.port}"]
-        self.process = subprocess.Popen(
-            [*command, "--timeout-s", "10"], stdout=self.log.open("w"), stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/query", params={"query": "ASK {}"}, timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.1)
-        raise RuntimeError(f"oxigraph did not come up: {self.log.read_text()[-2000:]}")
+
+class StoreServer:
+    """A SPARQL 1.1 store server started by the tests: its SPARQL endpoint, its Graph Store Protocol service, and
+    the named graph the dataset's default graph is published to (None: the store's own default graph)."""
+
+    name: str
+    default_graph: str | None = None
+    url: str
+    query_url: str
+    graph_store_url: str
+    process: subprocess.Popen[bytes]
 
     def publish(self, settings: Settings) -> subprocess.CompletedProcess[str]:
         """`mlcloudkg publish` of `settings`' build to this store."""
-        return run_cli(settings, "publish", "--to", self.url + "/store")
+        extra = ("--default-graph", self.default_graph) if self.default_graph else ()
+        return run_cli(settings, "publish", "--to", self.graph_store_url, *extra)
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
 
 
-def serve_store(store: OxigraphServer, directory: Path) -> LiveServer:
+class OxigraphServer(StoreServer):
+    """`oxigraph serve` on a loopback port: a real SPARQL 1.1 store (query endpoint /query, Graph Store Protocol
+    /store) with a default graph of its own, stopping queries at its own time limit as a production store would."""
+
+    name = "oxigraph"
+
+    def __init__(self, directory: Path) -> None:
+        if OXIGRAPH is None:
+            pytest.fail("no oxigraph command: install the dev extra (pip install -e '.[dev]')")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.query_url, self.graph_store_url = self.url + "/query", self.url + "/store"
+        self.log = directory.parent / f"oxigraph-{self.port}.log"
+        command = [OXIGRAPH, "serve", "--location", str(directory), "--bind", f"127.0.0.1:{self.port}"]
+        self.process = subprocess.Popen(
+            [*command, "--timeout-s", "10"], stdout=self.log.open("w"), stderr=subprocess.STDOUT
+        )
+        wait_for_sparql(self.query_url, self.log, "oxigraph")
+
+
+class VirtuosoServer(StoreServer):
+    """Virtuoso Open Source 7 (Debian's virtuoso-opensource) in a directory of its own, on loopback ports. Its
+    default graph is the union of its named graphs, so the dataset's default graph is published to a named graph;
+    its Graph Store Protocol service without credentials (/sparql-graph-crud) is made writable for the test, as an
+    operator would do on a private network (or use /sparql-graph-crud-auth with credentials)."""
+
+    name = "virtuoso"
+    default_graph = "https://w3id.org/mlcloudkg/graph/default"
+
+    def __init__(self, directory: Path) -> None:
+        if VIRTUOSO is None or ISQL is None:
+            pytest.fail(f"no virtuoso-t or isql-vt command: {INSTALL_VIRTUOSO}")
+        directory.mkdir(parents=True)
+        self.port, sql_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.query_url, self.graph_store_url = self.url + "/sparql", self.url + "/sparql-graph-crud"
+        self.log = directory.parent / f"virtuoso-{self.port}.log"
+        configuration = directory / "virtuoso.ini"
+        configuration.write_text(VIRTUOSO_INI.format(directory=directory, http=self.port, sql=sql_port))
+        self.process = subprocess.Popen(
+            [VIRTUOSO, "+configfile", str(configuration), "+foreground"],
+            cwd=directory,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_sparql(self.query_url, self.log, "virtuoso")
+        grant = "GRANT SPARQL_UPDATE TO \"SPARQL\"; DB.DBA.RDF_DEFAULT_USER_PERMS_SET('nobody', 7);"
+        granted = subprocess.run(
+            [ISQL, f"127.0.0.1:{sql_port}", "dba", "dba", f"exec={grant}"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert granted.returncode == 0, granted.stdout + granted.stderr
+
+
+# A database of its own in `directory`; answers as large as the dataset (the default cap of 10,000 rows would cut
+# answers short without saying so); the time limits are the replica's, not Virtuoso's.
+VIRTUOSO_INI = """[Database]
+DatabaseFile = {directory}/virtuoso.db
+ErrorLogFile = {directory}/virtuoso.log
+LockFile = {directory}/virtuoso.lck
+TransactionFile = {directory}/virtuoso.trx
+xa_persistent_file = {directory}/virtuoso.pxa
+[TempDatabase]
+DatabaseFile = {directory}/virtuoso-temp.db
+TransactionFile = {directory}/virtuoso-temp.trx
+[Parameters]
+ServerPort = 127.0.0.1:{sql}
+DisableUnixSocket = 1
+DirsAllowed = .
+NumberOfBuffers = 10000
+MaxDirtyBuffers = 6000
+[HTTPServer]
+ServerPort = 127.0.0.1:{http}
+ServerRoot = /var/lib/virtuoso-opensource-7/vsp
+ServerThreads = 10
+[SPARQL]
+ResultSetMaxRows = 1000000
+MaxQueryExecutionTime = 60
+MaxQueryCostEstimationTime = 0
+"""
+STORES: dict[str, type[OxigraphServer | VirtuosoServer]] = {"oxigraph": OxigraphServer, "virtuoso": VirtuosoServer}
+
+
+def serve_store(store: StoreServer, directory: Path) -> LiveServer:
     """`mlcloudkg serve --store` over `store`, with its own (empty) build directory: it builds nothing. It looks for
     a new published version every 0.3 s; queries get 3 s, as on the session's embedded server."""
     replica_settings = Settings.from_env(root=PROJECT, build_dir=directory)
     return LiveServer(
         replica_settings,
-        *("--workers", "1", "--evaluators", "2", "--query-timeout", "3", "--store", store.url + "/query"),
+        *("--workers", "1", "--evaluators", "2", "--query-timeout", "3", "--store", store.query_url),
         environment={"MLCLOUDKG_RELOAD_SECONDS": "0.3"},
     )
 
 
-@pytest.fixture(scope="session")
-def store(settings: Settings, kg: KnowledgeGraph, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
-    """An Oxigraph server holding the session's build, published twice (the second publish must change nothing)."""
-    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph") / "data")
-    for _ in range(2):
-        published = server.publish(settings)
-        assert published.returncode == 0, published.stderr
-    yield server
-    server.stop()
+def published_store(kind: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreServer]:
+    """A store of `kind` holding the session's build, published twice (the second publish must change nothing)."""
+    server = STORES[kind](tmp_path_factory.mktemp(kind) / "data")
+    try:
+        for _ in range(2):
+            published = server.publish(settings)
+            assert published.returncode == 0, published.stderr
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
-def replica(store: OxigraphServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def oxigraph_store(
+    settings: Settings, kg: KnowledgeGraph, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StoreServer]:
+    """Oxigraph's server, with a default graph of its own, holding the session's build."""
+    yield from published_store("oxigraph", settings, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def virtuoso_store(
+    settings: Settings, kg: KnowledgeGraph, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StoreServer]:
+    """Virtuoso, whose default graph is the union of its graphs, holding the session's build."""
+    yield from published_store("virtuoso", settings, tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=sorted(STORES))
+def store(request: pytest.FixtureRequest) -> StoreServer:
+    """Each store in turn: the tests of the service over a store run over both."""
+    found: StoreServer = request.getfixturevalue(f"{request.param}_store")
+    return found
+
+
+@pytest.fixture(scope="session")
+def replica(store: StoreServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The service over the store, as one of several stateless replicas would run."""
     live = serve_store(store, tmp_path_factory.mktemp("replica"))
     yield live

@@ -116,15 +116,22 @@ class KnowledgeGraph:
         *,
         timeout: float | None = None,
         version: str | None = None,
+        default_graph: str | None = None,
     ) -> KnowledgeGraph:
         """The graph served by a SPARQL 1.1 endpoint (ours, or any store the dataset was published to).
 
         Each query is sent with SPARQLWrapper and given `timeout` seconds (default: the query_timeout setting).
         Explanations use the rules compiled from the local ontology, so the endpoint must serve a dataset built from
         the same ontology (the one of this version of mlcloudkg, or of `settings.root`). `version` names the data
-        for caches (see RemoteStore)."""
+        for caches (see RemoteStore). `default_graph` is the named graph the dataset's default graph was published
+        to (`mlcloudkg publish --default-graph`, for a store whose default graph is the union of its graphs)."""
         settings = settings or Settings.from_env()
-        store = RemoteStore(endpoint, timeout=settings.query_timeout if timeout is None else timeout, version=version)
+        store = RemoteStore(
+            endpoint,
+            timeout=settings.query_timeout if timeout is None else timeout,
+            version=version,
+            published_default=ox.NamedNode(default_graph) if default_graph else None,
+        )
         return cls(store, settings, local_rules(settings))
 
     @property

@@ -242,8 +242,17 @@ def serve(settings: Settings, **options: object) -> None:
     show_envvar=True,
     help="USER:PASSWORD (HTTP Basic) or 'Bearer TOKEN', for a store that wants write credentials.",
 )
+@click.option(
+    "--default-graph",
+    metavar="IRI",
+    envvar="MLCLOUDKG_PUBLISH_DEFAULT_GRAPH",
+    show_envvar=True,
+    help="Write the default graph to this named graph instead of the store's default graph: for stores whose "
+    "default graph is the union of their named graphs (Virtuoso, GraphDB). Services over the store "
+    "(serve --store) find it in the version record and query it as their default graph.",
+)
 @click.pass_obj
-def publish(settings: Settings, url: str, auth: str) -> None:
+def publish(settings: Settings, url: str, auth: str, default_graph: str | None) -> None:
     """Load the built, reasoned dataset into a SPARQL store: every named graph (asserted, inferred, provenance,
     snapshots, passages) and the default graph, each replacing the store's graph of the same name.
 
@@ -257,7 +266,7 @@ def publish(settings: Settings, url: str, auth: str) -> None:
 
     client = GraphStoreClient(url, authorization_header(auth, "--auth"))
     built = run_build(settings).build
-    published = run_publish(built, client)
+    published = run_publish(built, client, default_graph)
     click.echo(
         f"published {published.version} to {url}: {published.graphs} graphs, {published.triples:,} triples "
         f"({published.seconds:.1f} s)"

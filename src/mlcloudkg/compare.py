@@ -186,15 +186,19 @@ def _plans(kg: KnowledgeGraph, iris: list[str]) -> Section:
                 continue
             amount = money(row["price"], row["currency"])
             if "referenceQuantity" in row:
-                prices.append(f"{amount} for {'~' if row.get('approximate') else ''}{row['referenceQuantity']} hours")
+                text = f"{amount} for {'~' if row.get('approximate') else ''}{row['referenceQuantity']} hours"
             else:
-                prices.append(amount + {"MON": "/month", "HUR": "/hour", "ANN": "/year"}.get(row.get("unit", ""), ""))
-        price = " + ".join(prices) or ("free" if first["pricingModel"] == "free tier" else "price not stated")
+                text = amount + {"MON": "/month", "HUR": "/hour", "ANN": "/year"}.get(row.get("unit", ""), "")
+            prices.append((row["price"], text))
+        # Cheapest first, and GPUs by name: stores return rows, and GROUP_CONCAT's parts, in an order of their own.
+        price = " + ".join(text for _, text in sorted(prices)) or (
+            "free" if first["pricingModel"] == "free tier" else "price not stated"
+        )
         details = [first["pricingModel"], price]
         if first.get("gpus"):
-            details.append(first["gpus"])
+            details.append(", ".join(sorted(first["gpus"].split(", "))))
         if first.get("regions"):
-            details.append(f"only in {first['regions']}")
+            details.append(f"only in {', '.join(sorted(first['regions'].split(', ')))}")
         cells[first["service"]].append(f"{first['planName']}: {'; '.join(details)}")
     row = {service: Cell("\n".join(sorted(lines)), service, str(MLC.offersPlan)) for service, lines in cells.items()}
     return Section("Plans", [ComparisonRow("Plans and prices", row)])

@@ -233,7 +233,7 @@ def _checks(r: Requirements) -> list[tuple[str, str]]:
                 "?runtime mlc:maxSessionDuration ?limit . ?limit schema:unitCode ?sessionUnit . "
                 "OPTIONAL { ?limit schema:maxValue ?sessionMax } OPTIONAL { ?limit schema:value ?sessionValue } "
                 'VALUES (?sessionUnit ?perHour) { ("MIN" 60) ("HUR" 1) ("SEC" 3600) } '
-                f"FILTER(COALESCE(?sessionMax, ?sessionValue) / ?perHour >= {r.min_session_hours})",
+                f"FILTER(xsd:decimal(COALESCE(?sessionMax, ?sessionValue)) / ?perHour >= {r.min_session_hours})",
                 f"sessions of at least {r.min_session_hours} hours",
             )
         )
@@ -251,7 +251,7 @@ def _checks(r: Requirements) -> list[tuple[str, str]]:
                 "?hourly schema:price ?amount ; schema:priceCurrency ?currency ; a ?priceType . "
                 'FILTER(?priceType = mlc:HourlyPrice && ?currency = "USD") '
                 "OPTIONAL { ?hourly schema:referenceQuantity/schema:value ?hours } "
-                f"FILTER(?amount / COALESCE(?hours, 1) <= {r.max_price_per_gpu_hour}) }}",
+                f"FILTER(xsd:decimal(?amount) / COALESCE(?hours, 1) <= {r.max_price_per_gpu_hour}) }}",
                 f"at most ${r.max_price_per_gpu_hour} per GPU hour (free counts as 0)",
             )
         )

@@ -2,8 +2,13 @@
 
 Every named graph of the build is PUT under its own name (replacing what the store held under it), and the build's
 default graph into the store's default graph (`?default`), so that a store whose default graph is its own (not the
-union of its named graphs, as Oxigraph's server by default) answers like our embedded store. Bodies are N-Triples,
-streamed in chunks, never built whole. Blank nodes are written as skolem IRIs (skolem.py).
+union of its named graphs, as Oxigraph's server by default) answers like our embedded store. A store whose default
+graph is the union of its named graphs (Virtuoso, GraphDB) would answer with every passage and snapshot at once:
+there the default graph goes into a named graph of the user's choice (`default_graph`), which the publish record
+names, and the services reading the store ask their queries with it as the default graph. Bodies are N-Triples,
+written in chunks to a spool file (in memory up to SPOOL_BYTES, then on disk), never built whole in memory, and sent
+with their length: Virtuoso answers a chunked body with 201 Created and stores nothing. Blank nodes are written as
+skolem IRIs (skolem.py).
 
 The order makes a re-publish safe for the services reading the store: graph:provenance, which holds the version
 record (release.py), is written last, so the version they read changes only once all the data is in place; then
@@ -12,6 +17,7 @@ the graphs of the previous version that this one no longer has are deleted.
 
 from __future__ import annotations
 
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
+from typing import IO
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -33,8 +40,10 @@ from mlcloudkg.skolem import skolemized_triple
 
 NTRIPLES = "application/n-triples"
 TRIPLES_PER_CHUNK = 10_000
+SPOOL_BYTES = 64 << 20
 SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
 SNAPSHOT_DATE = ox.NamedNode(str(MLC.snapshotDate))
+DEFAULT_GRAPH_NAME = ox.NamedNode(str(MLC.defaultGraphName))
 GSP = "https://www.w3.org/TR/sparql11-http-rdf-update/"
 # What to say the store accepts, by the status it refused a request with.
 ACCEPTED_BY_STATUS = {
@@ -74,8 +83,14 @@ class GraphStoreClient:
         self.timeout = timeout
 
     def put(self, graph: ox.NamedNode | ox.DefaultGraph, body: Iterable[bytes]) -> None:
-        """Replace the graph with the N-Triples of `body` (sent chunked, as it is produced)."""
-        self._send("PUT", graph, body, {"Content-Type": f"{NTRIPLES}; charset=utf-8"})
+        """Replace the graph with the N-Triples of `body`, spooled first so as to be sent with its length."""
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+            for chunk in body:
+                spool.write(chunk)
+            length = spool.tell()
+            spool.seek(0)
+            headers = {"Content-Type": f"{NTRIPLES}; charset=utf-8", "Content-Length": str(length)}
+            self._send("PUT", graph, spool, headers)
 
     def get(self, graph: ox.NamedNode) -> list[ox.Triple] | None:
         """The graph's statements, or None when the store has no such graph (404)."""
@@ -109,13 +124,12 @@ class GraphStoreClient:
         return f"{self.url}{joiner}graph={quote(graph.value, safe='')}"
 
     def _send(
-        self, method: str, graph: ox.NamedNode | ox.DefaultGraph, body: Iterable[bytes] | None, headers: dict[str, str]
+        self, method: str, graph: ox.NamedNode | ox.DefaultGraph, body: IO[bytes] | None, headers: dict[str, str]
     ) -> tuple[bytes, str]:
         headers = {**headers, "User-Agent": f"mlcloudkg/{__version__}"}
         if self.authorization:
             headers["Authorization"] = self.authorization
         address = self._address(graph)
-        # An iterable body without Content-Length goes out with chunked transfer encoding.
         request = urllib.request.Request(address, data=body, method=method, headers=headers)  # type: ignore[arg-type]
         name = "the default graph" if isinstance(graph, ox.DefaultGraph) else f"<{graph.value}>"
         try:
@@ -136,23 +150,37 @@ class GraphStoreClient:
             ) from None
 
 
-def publish(build: Build, client: GraphStoreClient) -> Published:
-    """Load `build` into the store behind `client` (see the module's description for the order)."""
+def publish(build: Build, client: GraphStoreClient, default_graph: str | None = None) -> Published:
+    """Load `build` into the store behind `client` (see the module's description for the order); its default graph
+    into the store's, or into the named graph `default_graph` (an IRI) when given."""
     started = time.perf_counter()
     store = ox.Store.read_only(str(build.store_path))
-    record = publish_record(build)
-    previous = _published_graphs(client.get(PROVENANCE) or [])
     graphs = [g for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g != PROVENANCE]
+    default = _default_graph_name(default_graph, {PROVENANCE, *graphs}) if default_graph else DEFAULT
+    record = publish_record(build, default_graph=default if isinstance(default, ox.NamedNode) else None)
+    previous = _published_graphs(client.get(PROVENANCE) or [])
     triples = 0
     for graph in sorted(graphs, key=lambda g: g.value):
         triples += _put(client, graph, store.quads_for_pattern(None, None, None, graph))
-    triples += _put(client, DEFAULT, store.quads_for_pattern(None, None, None, DEFAULT), record)
+    triples += _put(client, default, store.quads_for_pattern(None, None, None, DEFAULT), record)
     triples += _put(client, PROVENANCE, store.quads_for_pattern(None, None, None, PROVENANCE), record)
-    current = {g.value for g in graphs}
+    current = {g.value for g in graphs} | ({default.value} if isinstance(default, ox.NamedNode) else set())
     removed = tuple(sorted(previous - current - {PROVENANCE.value}))
     for stale in removed:
         client.delete(ox.NamedNode(stale))
     return Published(build.digest, len(graphs) + 1, triples, removed, time.perf_counter() - started)
+
+
+def _default_graph_name(iri: str, taken: set[ox.NamedNode]) -> ox.NamedNode:
+    """The named graph to publish the default graph to: an absolute IRI that is not a graph of the dataset."""
+    accepted = "an absolute IRI that names no graph of the dataset, e.g. https://w3id.org/mlcloudkg/graph/default"
+    try:
+        graph = ox.NamedNode(iri)
+    except ValueError as error:
+        raise ConfigurationError(f"--default-graph {iri!r} is not an IRI ({error}) — accepted: {accepted}") from None
+    if graph in taken:
+        raise ConfigurationError(f"--default-graph <{iri}> is a graph of the dataset itself — accepted: {accepted}")
+    return graph
 
 
 def _put(
@@ -175,7 +203,8 @@ def _ntriples(quads: Iterable[ox.Quad], extra: list[ox.Triple], counted: list[in
 
 
 def _published_graphs(provenance: list[ox.Triple]) -> set[str]:
-    """The passage and snapshot graphs a previous publish wrote, as its graph:provenance describes them."""
+    """The passage and snapshot graphs a previous publish wrote, as its graph:provenance describes them, and the
+    named graph it wrote the default graph to, if it did."""
     passages = {
         t.subject.value
         for t in provenance
@@ -187,4 +216,5 @@ def _published_graphs(provenance: list[ox.Triple]) -> set[str]:
         if t.predicate == SNAPSHOT_DATE and isinstance(t.object, ox.Literal)
         for graph in snapshot_graphs(date.fromisoformat(t.object.value))
     }
-    return passages | snapshots
+    default = {t.object.value for t in provenance if t.predicate == DEFAULT_GRAPH_NAME}
+    return passages | snapshots | default

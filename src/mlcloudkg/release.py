@@ -13,6 +13,8 @@ A local build says so in its manifest. A store says so in the record `mlcloudkg 
         spdx:checksum [ a spdx:Checksum ; spdx:algorithm spdx:checksumAlgorithm_sha256 ; spdx:checksumValue "..." ] .
 
 so that every replica serving the store reads the same version (its caches and ETags), and no local file is needed.
+Published with `--default-graph <IRI>` (a store whose default graph is the union of its named graphs), the record
+also says which named graph holds the default graph: `<https://w3id.org/mlcloudkg/dataset> mlc:defaultGraphName <IRI>`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import pyoxigraph as ox
 from mlcloudkg.build import Build
 from mlcloudkg.dataset import PROVENANCE
 from mlcloudkg.errors import NotPublished
-from mlcloudkg.namespaces import BASE, DATASET_IRI, DCAT, DCTERMS, PREFIXES, SPDX, VOID, sparql_prologue
+from mlcloudkg.namespaces import BASE, DATASET_IRI, DCAT, DCTERMS, MLC, PREFIXES, SPDX, VOID, sparql_prologue
 from mlcloudkg.store import SparqlStore
 
 MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
@@ -37,9 +39,10 @@ PUBLISH = "run `mlcloudkg publish --to <the store's Graph Store Protocol URL>` f
 VERSION_QUERY = (
     sparql_prologue()
     + f"""PREFIX spdx: <{SPDX}>
-SELECT ?version ?built ?now ?triples WHERE {{ GRAPH <{PROVENANCE.value}> {{
+SELECT ?version ?built ?now ?triples ?defaultGraph WHERE {{ GRAPH <{PROVENANCE.value}> {{
   <{DATASET_IRI}> dcterms:hasVersion ?version ; dcterms:modified ?built ; void:triples ?triples ;
-    dcterms:temporal/dcat:endDate ?now }} }}"""
+    dcterms:temporal/dcat:endDate ?now .
+  OPTIONAL {{ <{DATASET_IRI}> mlc:defaultGraphName ?defaultGraph }} }} }}"""
 )
 DOWNLOADS_QUERY = (
     sparql_prologue()
@@ -63,6 +66,7 @@ class Release:
     snapshots: tuple[str, ...]  # the dates (YYYY-MM-DD) of the stored snapshots
     graph_sizes: dict[str, int]  # named graph IRI -> statements it holds
     downloads: dict[str, dict[str, Any]]  # filename -> title, media_type, bytes, sha256 (as in the manifest)
+    published_default: str | None = None  # the store's named graph holding the default graph (publish --default-graph)
 
     @classmethod
     def of_build(cls, build: Build) -> Release:
@@ -78,16 +82,20 @@ class Release:
         )
 
 
-def publish_record(build: Build, published_at: datetime | None = None) -> list[ox.Triple]:
-    """The record of `build` that `mlcloudkg publish` adds to graph:provenance and the default graph. Its count of
-    the default graph's statements includes the record itself."""
+def publish_record(
+    build: Build, published_at: datetime | None = None, default_graph: ox.NamedNode | None = None
+) -> list[ox.Triple]:
+    """The record of `build` that `mlcloudkg publish` adds to graph:provenance and the default graph (or the named
+    graph `default_graph` that holds it). Its count of the default graph's statements includes the record itself."""
     release = Release.of_build(build)
     issued = (published_at or datetime.now(UTC)).isoformat(timespec="seconds")
-    without_count = _record(release, issued, None)
-    return _record(release, issued, release.default_triples + len(without_count) + 1)
+    without_count = _record(release, issued, None, default_graph)
+    return _record(release, issued, release.default_triples + len(without_count) + 1, default_graph)
 
 
-def _record(release: Release, issued: str, default_triples: int | None) -> list[ox.Triple]:
+def _record(
+    release: Release, issued: str, default_triples: int | None, default_graph: ox.NamedNode | None
+) -> list[ox.Triple]:
     dataset = ox.NamedNode(DATASET_IRI)
     period = ox.BlankNode()
     triples = [
@@ -100,6 +108,8 @@ def _record(release: Release, issued: str, default_triples: int | None) -> list[
     ]
     if default_triples is not None:
         triples.append((dataset, VOID.triples, _typed(str(default_triples), "integer")))
+    if default_graph is not None:
+        triples.append((dataset, MLC.defaultGraphName, default_graph))
     for filename, details in release.downloads.items():
         distribution, checksum = ox.NamedNode(DOWNLOAD + filename), ox.BlankNode()
         triples += [
@@ -145,6 +155,7 @@ def read_release(store: SparqlStore) -> Release:
             f"accepted: one published dataset per store: {PUBLISH} again"
         )
     row = rows[0]
+    ours = {graph.value for graph in store.named_graphs()}  # a store may hold other graphs (Virtuoso's own)
     downloads = {
         str(found["file"]).removeprefix(DOWNLOAD): {
             "title": str(found["title"]),
@@ -160,8 +171,11 @@ def read_release(store: SparqlStore) -> Release:
         now=row["now"] if isinstance(row["now"], date) else date.fromisoformat(str(row["now"])),
         default_triples=int(row["triples"]),
         snapshots=tuple(day.isoformat() for day in store.snapshot_dates()),
-        graph_sizes={str(found["g"]): int(found["n"]) for found in store.select(GRAPH_SIZES_QUERY)},
+        graph_sizes={
+            str(found["g"]): int(found["n"]) for found in store.select(GRAPH_SIZES_QUERY) if str(found["g"]) in ours
+        },
         downloads=downloads,
+        published_default=str(row["defaultGraph"]) if "defaultGraph" in row else None,
     )
 
 

@@ -2,13 +2,23 @@
 published to (`mlcloudkg publish`), or another mlcloudkg service.
 
 Every failure is our own error: the endpoint's refusal of a query (QueryRejected, with its reason), no answer within
-the time limit (StoreTimeout), an endpoint that cannot be reached or answers with something else (StoreUnavailable).
+the time limit (StoreTimeout, also when the store stops a query itself and sends what it had), an endpoint that
+cannot be reached or answers with something else (StoreUnavailable).
+
+Stores differ in what the protocol leaves open, and each difference met is handled here: a store whose default
+graph is the union of its named graphs (Virtuoso, GraphDB) holds ours as a named graph (`publish --default-graph`)
+that is sent as default-graph-uri, with the named graphs the query reads (without named-graph-uri the protocol
+leaves none: Virtuoso then finds nothing in GRAPH <iri>, yet everything in GRAPH ?g); booleans written 1 and 0
+(Virtuoso's JSON results) are read as true and false, and so is an ASK answered as a row holding 1 or as no row
+(Virtuoso); graphs are asked for as N-Triples, which every store writes
+with exact datatypes (Virtuoso's Turtle writes a double as a decimal).
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import http.client
 import json
 import socket
 import time
@@ -22,20 +32,40 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from mlcloudkg import __version__
 from mlcloudkg.config import Settings, authorization_header
-from mlcloudkg.dataset import INFERRED
+from mlcloudkg.dataset import ASSERTED, CURRENT, INFERRED, ONTOLOGY, PROVENANCE, snapshot_graphs
 from mlcloudkg.errors import ConfigurationError, QueryRejected, ResultTooLarge, StoreTimeout, StoreUnavailable
+from mlcloudkg.namespaces import MLC
 from mlcloudkg.skolem import GENID, deskolemized, deskolemized_triple, skolemized
+from mlcloudkg.sparql_text import Kind, tokens
 from mlcloudkg.store import SYNTAX, QueryResult, SparqlStore, Term
 
 CHUNK_BYTES = 1 << 16
 # What Oxigraph's server writes at the end of an answer it stopped at its own time limit (with status 200).
 CANCELLED = b"operation has been cancelled"
+# Virtuoso answers a query it stopped at its time limit with status 200, what it had found, and this SQL state.
+INCOMPLETE_STATE = "S1TAT"
+GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, */*;q=0.1"
+BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+BOOLEAN_DIGITS = {"1": "true", "0": "false"}
+# Virtuoso echoes every named-graph-uri of a request as a header of its answer, and http.client refuses an answer
+# with more than 100 headers: a query reading every graph of a dataset sends thousands.
+http.client._MAXHEADERS = max(http.client._MAXHEADERS, 1 << 20)  # type: ignore[attr-defined]
+WHOLE_DATASET_GRAPHS = (ASSERTED, CURRENT, INFERRED, ONTOLOGY, PROVENANCE)
+DESCRIBED_GRAPHS_QUERY = f"""SELECT ?g ?day WHERE {{ GRAPH <{PROVENANCE.value}> {{
+  {{ ?g a <{MLC.SourcedGraph}> }} UNION {{ ?snapshot a <{MLC.Snapshot}> ; <{MLC.snapshotDate}> ?day }} }} }}"""
 
 
-def remote_store(settings: Settings, version: str | None = None) -> RemoteStore:
-    """The store of the `store` setting, with its credentials and the query time limit."""
+def remote_store(settings: Settings, version: str | None = None, published_default: str | None = None) -> RemoteStore:
+    """The store of the `store` setting, with its credentials and the query time limit; `published_default` is the
+    named graph the publish record says holds the default graph, if it says so."""
     authorization = authorization_header(settings.store_auth, "the store_auth setting (MLCLOUDKG_STORE_AUTH)")
-    return RemoteStore(settings.store, timeout=settings.query_timeout, version=version, authorization=authorization)
+    return RemoteStore(
+        settings.store,
+        timeout=settings.query_timeout,
+        version=version,
+        authorization=authorization,
+        published_default=ox.NamedNode(published_default) if published_default else None,
+    )
 
 
 class RemoteStore(SparqlStore):
@@ -45,7 +75,11 @@ class RemoteStore(SparqlStore):
     Each query gets `timeout` seconds in all, however slowly the answer arrives, and an answer longer than
     `max_response_bytes` is refused (ResultTooLarge) without reading the rest. Skolem IRIs in answers are turned
     back into blank nodes (skolem.py). A remote store cannot tell when its data changes: `version` names the
-    endpoint, unless given (e.g. the digest of the build that was published to it), and keys caches and ETags."""
+    endpoint, unless given (e.g. the digest of the build that was published to it), and keys caches and ETags.
+
+    `published_default` is the named graph that holds the dataset's default graph in a store whose own default graph
+    is the union of its named graphs (`mlcloudkg publish --default-graph`): queries that name no dataset of their
+    own are asked with it as their default graph."""
 
     def __init__(
         self,
@@ -59,6 +93,7 @@ class RemoteStore(SparqlStore):
         authorization: str = "",
         max_response_bytes: int | None = None,
         named_graphs: tuple[str, ...] | None = None,
+        published_default: ox.NamedNode | None = None,
     ) -> None:
         if not endpoint.startswith(("http://", "https://")):
             raise ConfigurationError(
@@ -76,6 +111,7 @@ class RemoteStore(SparqlStore):
         self.inferred_graph = inferred_graph
         self._state_date = state_date
         self._named_graphs = named_graphs
+        self.published_default = published_default
 
     def view(self, default_graph: ox.NamedNode, inferred_graph: ox.NamedNode, state_date: date) -> RemoteStore:
         return self._copy(default_graph=default_graph, inferred_graph=inferred_graph, state_date=state_date)
@@ -94,6 +130,7 @@ class RemoteStore(SparqlStore):
             "authorization": self.authorization,
             "max_response_bytes": self.max_response_bytes,
             "named_graphs": tuple(g.value for g in self.named_graphs()),
+            "published_default": self.published_default,
         }
         return RemoteStore(self.endpoint, **{**settings, **changes})  # type: ignore[arg-type]
 
@@ -102,10 +139,18 @@ class RemoteStore(SparqlStore):
         return self._version
 
     def named_graphs(self) -> list[ox.NamedNode]:
+        """The dataset's named graphs, as graph:provenance describes them: not every store lists its graphs for
+        `GRAPH ?g {}` (Virtuoso answers none), and a store may hold graphs of its own or of other datasets."""
         if self._named_graphs is None:  # asked once, then shared with every view made from this store
-            rows = self.evaluate_in("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", None, None)
+            rows = self.evaluate_in(DESCRIBED_GRAPHS_QUERY, None, None)
             assert isinstance(rows, ox.QuerySolutions)
-            self._named_graphs = tuple(sorted(s["g"].value for s in rows if isinstance(s["g"], ox.NamedNode)))
+            described: set[str] = {graph.value for graph in WHOLE_DATASET_GRAPHS}
+            for row in rows:
+                if isinstance(row["g"], ox.NamedNode):
+                    described.add(row["g"].value)
+                if isinstance(row["day"], ox.Literal):
+                    described.update(g.value for g in snapshot_graphs(date.fromisoformat(row["day"].value)))
+            self._named_graphs = tuple(sorted(described))
         return [ox.NamedNode(g) for g in self._named_graphs]
 
     def _in_query(self, term: Term) -> str | None:
@@ -121,10 +166,14 @@ class RemoteStore(SparqlStore):
     ) -> QueryResult:
         """Run a query over the protocol's dataset (default-graph-uri, named-graph-uri; None: the store's own).
 
-        Given default graphs alone, every named graph stays available, as in our own endpoint: the protocol would
-        leave none, and queries of a dated view read graph:provenance and the inferences by name."""
+        Given default graphs alone, the named graphs stay available, as in our own endpoint: the protocol would leave
+        none, and queries of a dated view read graph:provenance and the inferences by name. Only those the query
+        reads are sent when its GRAPH patterns all name theirs (a store may hold hundreds of thousands)."""
+        if default_graphs is None and named_graphs is None and self.published_default and not _names_dataset(query):
+            default_graphs = (self.published_default.value,)
         if default_graphs is not None and named_graphs is None:
-            named_graphs = tuple(g.value for g in self.named_graphs())
+            read = _graphs_read_by_name(query)
+            named_graphs = read if read is not None else tuple(g.value for g in self.named_graphs())
         # A new client per query: SPARQLWrapper objects hold per-query state and are not shared between threads.
         client = SPARQLWrapper(self.endpoint, agent=f"mlcloudkg/{__version__}")
         client.setMethod(POST)
@@ -144,19 +193,36 @@ class RemoteStore(SparqlStore):
             )
         graph_form = client.queryType in {"CONSTRUCT", "DESCRIBE"}
         client.setReturnFormat(TURTLE if graph_form else JSON)
+        if graph_form:
+            client.addCustomHttpHeader("Accept", GRAPH_ACCEPT)
         deadline = time.monotonic() + self.timeout
         try:
             response = client.query()
             body = self._read(response.response, deadline)
         except (SPARQLWrapperException, urllib.error.URLError, TimeoutError, OSError) as error:
             raise self._failure(error) from None
-        media_type = response.info().get("content-type", "")
+        except http.client.HTTPException as error:
+            raise StoreUnavailable(
+                f"the answer of {self.endpoint} is not a readable HTTP response: {error!r}",
+                "an endpoint that answers with HTTP/1.1",
+            ) from None
+        headers = response.info()  # its keys are lower-cased
+        if headers.get("x-sql-state", "").strip() == INCOMPLETE_STATE:
+            raise StoreTimeout(
+                f"the SPARQL endpoint {self.endpoint} stopped the query at its own time limit and sent what it had "
+                f"found so far ({' '.join(headers.get('x-sql-message', '').split())[:200]})",
+                "a cheaper query, or a longer time limit on the store",
+            )
+        media_type = headers.get("content-type", "")
         try:
             if graph_form:
                 rdf_format = ox.RdfFormat.from_media_type(media_type) or ox.RdfFormat.TURTLE
                 return iter([deskolemized_triple(quad.triple) for quad in ox.parse(body, format=rdf_format)])
             results_format = ox.QueryResultsFormat.from_media_type(media_type) or ox.QueryResultsFormat.JSON
-            return _deskolemized_results(ox.parse_query_results(body, format=results_format), body)
+            results = ox.parse_query_results(body, format=results_format)
+            if client.queryType == "ASK" and isinstance(results, ox.QuerySolutions):
+                return _boolean_of(results)
+            return _read_back(results, body)
         except SyntaxError as error:
             if CANCELLED in body[-500:]:
                 raise StoreTimeout(
@@ -222,9 +288,10 @@ class RemoteStore(SparqlStore):
         return failed
 
 
-def _deskolemized_results(results: ox.QuerySolutions | ox.QueryBoolean, body: bytes) -> QueryResult:
-    """The results with skolem IRIs as blank nodes (untouched, and not copied, when the answer has none)."""
-    if isinstance(results, ox.QueryBoolean) or GENID.encode() not in body:
+def _read_back(results: ox.QuerySolutions | ox.QueryBoolean, body: bytes) -> QueryResult:
+    """The results with skolem IRIs as blank nodes and booleans written 1 or 0 as true or false (untouched, and not
+    copied, when the answer has neither)."""
+    if isinstance(results, ox.QueryBoolean) or (GENID.encode() not in body and BOOLEAN.encode() not in body):
         return results
     document = json.loads(results.serialize(format=ox.QueryResultsFormat.JSON))
     for binding in document["results"]["bindings"]:
@@ -232,7 +299,39 @@ def _deskolemized_results(results: ox.QuerySolutions | ox.QueryBoolean, body: by
             term = deskolemized(ox.NamedNode(value["value"])) if value["type"] == "uri" else None
             if isinstance(term, ox.BlankNode):
                 binding[name] = {"type": "bnode", "value": term.value}
+            elif value.get("datatype") == BOOLEAN and value["value"] in BOOLEAN_DIGITS:
+                value["value"] = BOOLEAN_DIGITS[value["value"]]
     return ox.parse_query_results(json.dumps(document).encode(), format=ox.QueryResultsFormat.JSON)
+
+
+def _boolean_of(rows: ox.QuerySolutions) -> ox.QueryBoolean:
+    """The answer to an ASK query that a store sent as one row holding 1, or none (Virtuoso: ?__ASK_RETVAL)."""
+    found = [term for row in rows for term in row if term is not None]
+    true = bool(found) and found[0].value not in {"0", "false"}
+    answer = ox.parse_query_results(json.dumps({"head": {}, "boolean": true}), format=ox.QueryResultsFormat.JSON)
+    assert isinstance(answer, ox.QueryBoolean)
+    return answer
+
+
+def _names_dataset(query: str) -> bool:
+    """Whether the query has FROM or FROM NAMED clauses (the protocol's default-graph-uri would override them)."""
+    return any(t.kind is Kind.KEYWORD and t.word == "FROM" for t in tokens(query))
+
+
+def _graphs_read_by_name(query: str) -> tuple[str, ...] | None:
+    """The graphs the query's GRAPH patterns read, when each names an IRI (no other named graph can change the
+    answer; none when it has no GRAPH pattern); None when one reads a variable's graphs."""
+    found = [t for t in tokens(query) if t.kind is not Kind.COMMENT]
+    named: set[str] = set()
+    for index, token in enumerate(found):
+        if token.kind is Kind.KEYWORD and token.word == "BASE":
+            return None  # relative IRIs would need resolving
+        if token.kind is Kind.KEYWORD and token.word == "GRAPH":
+            following = found[index + 1] if index + 1 < len(found) else None
+            if following is None or following.kind is not Kind.IRI:
+                return None
+            named.add(following.text[1:-1])
+    return tuple(sorted(named))
 
 
 def _wrapped_body(error: SPARQLWrapperException) -> bytes:
