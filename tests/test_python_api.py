@@ -5,15 +5,18 @@ and the finder."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
 
 import mlcloudkg
-from mlcloudkg import api
+from mlcloudkg import api, finder
 from mlcloudkg.api import KnowledgeGraph, UnknownName, UnknownQuery
 from mlcloudkg.config import Settings
-from mlcloudkg.errors import InvalidParameter
+from mlcloudkg.errors import InvalidParameter, StoreTimeout
 from mlcloudkg.finder import RequirementError
 from mlcloudkg.queries import ParameterError
 from mlcloudkg.remote_store import RemoteStore
@@ -124,6 +127,7 @@ def test_only_a_few_recomputed_closures_are_kept(settings: Settings) -> None:
     assert len(kg._hypotheticals) == 8
 
 
+@pytest.mark.usefixtures("kg")  # built
 def test_the_last_finder_answers_are_kept(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api, "KEEP_FINDER_ANSWERS", 3)
     kg = KnowledgeGraph.embedded(settings, rebuild=False)
@@ -136,6 +140,46 @@ def test_the_last_finder_answers_are_kept(settings: Settings, monkeypatch: pytes
     assert len(kg._finder_answers) == 3
     again = kg.find(**asked)
     assert again is not first and again.to_dict() == first.to_dict()
+
+
+@pytest.mark.usefixtures("kg")  # built
+def test_a_finder_question_asked_at_once_by_many_threads_is_computed_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kg = KnowledgeGraph.embedded(settings, rebuild=False)  # its own memo: the session's holds answers already
+    real_find = finder.find
+    computed: list[int] = []
+    first_started = threading.Event()
+
+    def slow_find(*arguments: object) -> object:
+        computed.append(1)
+        first_started.set()
+        time.sleep(0.5)  # long enough for every other thread to ask meanwhile
+        return real_find(*arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(finder, "find", slow_find)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: kg.find(free=True, min_gpu_memory_gb=16), range(8)))
+    assert first_started.is_set()
+    assert len(computed) == 1
+    assert all(answer is answers[0] for answer in answers)
+
+
+@pytest.mark.usefixtures("kg")  # built
+def test_a_failed_finder_answer_is_not_kept(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    kg = KnowledgeGraph.embedded(settings, rebuild=False)
+    real_find = finder.find
+    failing = [True]
+
+    def find_once_failing(*arguments: object) -> object:
+        if failing.pop() if failing else False:
+            raise StoreTimeout("the store stopped the query", "a cheaper query")
+        return real_find(*arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(finder, "find", find_once_failing)
+    with pytest.raises(StoreTimeout):
+        kg.find(free=True)
+    assert kg.find(free=True).match_count == kg.find(free=True).match_count > 0  # asked again, and answered
 
 
 def test_capabilities_are_the_same_over_a_remote_store(kg: KnowledgeGraph, remote: KnowledgeGraph) -> None:

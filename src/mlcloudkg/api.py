@@ -10,6 +10,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import Future
 from datetime import date
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -43,11 +44,13 @@ Value = TypeVar("Value")
 
 class _Recent(Generic[Key, Value]):
     """The last `size` values computed, by key, for the threads of a process. A value is computed outside the lock
-    (it may take seconds), so two threads asking for the same new key at once may both compute it."""
+    (it may take seconds) by the first thread that asks for it; the others asking for it meanwhile wait for that
+    one's answer, or its error, rather than compute it again."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._values: OrderedDict[Key, Value] = OrderedDict()
+        self._computing: dict[Key, Future[Value]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -58,12 +61,29 @@ class _Recent(Generic[Key, Value]):
             if key in self._values:
                 self._values.move_to_end(key)
                 return self._values[key]
-        value = compute()
-        with self._lock:
-            self._values[key] = value
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
-        return value
+            computing = self._computing.get(key)
+            if computing is None:
+                computing = self._computing[key] = Future()
+                leading = True
+            else:
+                leading = False
+        if not leading:
+            return computing.result()
+        try:
+            value = compute()
+        except Exception as error:
+            computing.set_exception(error)
+            raise
+        else:
+            computing.set_result(value)
+            with self._lock:
+                self._values[key] = value
+                while len(self._values) > self.size:
+                    self._values.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                del self._computing[key]
 
 
 class UnknownQuery(MlcloudkgError):
