@@ -41,7 +41,31 @@ from mlcloudkg.web import metrics
 log = logging.getLogger(__name__)
 RETIRE_AFTER_SECONDS = 60.0
 DOWNLOAD_TIMEOUT_SECONDS = 300.0  # for reading a store's graphs whole, to write the downloads
+# The store's downloads kept on disk, by version (each is a copy of the dataset: gigabytes at 10M triples), and how
+# old a writer's staging directory must be to count as left by one that died (writing them took 22 min at 10M).
+KEEP_DOWNLOAD_VERSIONS = 2
+STALE_STAGING_SECONDS = 24 * 3600.0
 MAX_VIEWS = 32  # dated views kept per build: a snapshot view is cheap, one computed for an early date is not
+
+
+def prune_downloads(current: Path, keep: int = KEEP_DOWNLOAD_VERSIONS) -> list[Path]:
+    """Remove the downloads written for older versions of a store's data, beside `current`: all but the `keep`
+    newest (a worker still serving the one before writes it again if asked), and staging directories left by a
+    writer that died (older than STALE_STAGING_SECONDS). Returns what it removed."""
+    now = time.time()
+    versions, stale = [], []
+    for entry in current.parent.iterdir():
+        if entry.name.startswith(".writing-"):
+            if now - entry.stat().st_mtime > STALE_STAGING_SECONDS:
+                stale.append(entry)
+        elif entry.is_dir() and entry != current:
+            versions.append(entry)
+    versions.sort(key=lambda entry: entry.stat().st_mtime, reverse=True)
+    removed = versions[keep - 1 :] + stale
+    for entry in removed:
+        shutil.rmtree(entry, ignore_errors=True)
+        log.info("removed the downloads %s", entry)
+    return removed
 
 
 @dataclass
@@ -101,11 +125,16 @@ class Served:
             found = reader.quads(graph=graph)
             return without_publish_record(found) if graph == PROVENANCE else found
 
-        write_downloads_from(read_graph, reader.named_graphs(), staging)
+        try:
+            write_downloads_from(read_graph, reader.named_graphs(), staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         try:
             staging.rename(self.downloads)
         except OSError:  # another worker got there first: its files are the same
             shutil.rmtree(staging, ignore_errors=True)
+        prune_downloads(self.downloads)
 
     def answer_in(self, view: KnowledgeGraph, evaluation: Evaluation) -> tuple[Answer, str]:
         """`answer` on a view of the data: a stored snapshot is the workers' default graph; a state computed in
