@@ -3,8 +3,9 @@ endpoint) keeps the builds it finds (a 10M-triple build takes well over an hour)
 builds, or upgrades a library the build uses (Oxigraph's store format, the reasoner), builds again.
 
 The modules are found by reading import statements, from build.py on, those inside functions included (a module
-imported only when needed runs all the same). __init__.py files are left out: ours hold docstrings, the version
-and the re-export of the Python API, nothing a build runs (a version bump alone must not rebuild).
+imported only when needed runs all the same), with the __init__.py of each subpackage they are in (importing a
+module runs it first). The package's own __init__.py is left out: it holds the version and the re-export of the
+Python API, nothing a build runs (a version bump alone must not rebuild).
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ def build_modules(package: Path = PACKAGE) -> tuple[Path, ...]:
         if path not in found:
             found.add(path)
             wanted += filter(None, (_module_file(name, package) for name in _imported_names(path)))
+            wanted += [
+                parent / "__init__.py"
+                for parent in path.parents
+                if parent.is_relative_to(package) and parent != package and (parent / "__init__.py").is_file()
+            ]
     return tuple(sorted(found))
 
 
