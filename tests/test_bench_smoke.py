@@ -1,11 +1,18 @@
-"""The endpoint benchmark's pure parts (bench/loadgen.py, bench/report.py): percentiles, ratios and tables."""
+"""The endpoint benchmark's parts (bench/loadgen.py, bench/report.py): percentiles, ratios and tables, and requests
+that never repeat a query text (against a stand-in endpoint on loopback)."""
 
 from __future__ import annotations
 
+import http.server
 import math
+import threading
+from pathlib import Path
 
+from bench import loadgen, workload
 from bench.loadgen import percentile
 from bench.report import growth_exponent, ratio, table
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -39,3 +46,35 @@ def test_table_pads_columns_to_the_widest_cell() -> None:
         "|-----------|-------------|",
         "| wide cell | 1           |",
     ]
+
+
+def test_no_query_text_is_sent_twice_across_runs() -> None:
+    """Our result cache answers a text it has seen: a benchmark that sent one twice would time the cache."""
+    received: list[bytes] = []
+
+    class Endpoint(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            body = b'{"head": {"vars": []}, "results": {"bindings": []}}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = loadgen.Endpoint("peer", server.server_address[1], "/query")
+        make = workload.items(ROOT / "queries", 10_000)[0].make
+        for _ in range(3):  # rounds, as --repeat runs them
+            loadgen.latency(endpoint, make, samples=5, budget=10, timeout=10)
+            loadgen.throughput(endpoint, [make], clients=2, duration=0.2, timeout=10)
+    finally:
+        server.shutdown()
+    assert len(received) > 3 * 6
+    assert len(set(received)) == len(received)
