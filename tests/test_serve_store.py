@@ -6,12 +6,15 @@ gone."""
 from __future__ import annotations
 
 import hashlib
+import http.server
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pyoxigraph as ox
 import pytest
@@ -21,7 +24,8 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.build import build, current_build
 from mlcloudkg.config import Settings
-from mlcloudkg.errors import StoreTimeout
+from mlcloudkg.errors import ConfigurationError, PublishFailed, StoreTimeout
+from mlcloudkg.publish import GraphStoreClient, publish
 from mlcloudkg.remote_store import RemoteStore
 
 from .conftest import STORES, LiveServer, OxigraphServer, StoreServer, free_port, run_cli, serve_store
@@ -88,6 +92,83 @@ def test_publish_to_an_unreachable_store_says_what_is_accepted(settings: Setting
         "Connection refused" in failed.stderr and "accepted: the URL of a running store's Graph Store" in failed.stderr
     )
     assert "Traceback" not in failed.stderr
+
+
+@pytest.fixture
+def refusing_store() -> Iterator[tuple[str, list[str], list[int], Callable[[str], None]]]:
+    """A Graph Store Protocol stand-in on loopback that stores nothing: it notes the graph of each PUT and how many
+    were in flight at most, answers 404 for every GET (nothing published yet), and refuses with 500 the PUT of the
+    graph given to the returned callable."""
+    puts: list[str] = []
+    refused: list[str] = []
+    in_flight = [0, 0]  # now, most ever
+    lock = threading.Lock()
+
+    class GraphStore(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer(404)
+
+        def do_PUT(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            graph = parse_qs(urlsplit(self.path).query).get("graph", ["default"])[0]
+            with lock:
+                puts.append(graph)
+                in_flight[0] += 1
+                in_flight[1] = max(in_flight)
+            if graph not in refused:
+                time.sleep(0.1)  # a store's commit: the senders overlap, and a refusal comes back before they finish
+            with lock:
+                in_flight[0] -= 1
+            self._answer(500 if graph in refused else 204)
+
+        def _answer(self, status: int) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GraphStore)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/store", puts, in_flight, refused.append
+    server.shutdown()
+    server.server_close()
+
+
+# A quad iterator of pyoxigraph dropped on another thread than its own is an error it reports this way.
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.usefixtures("kg")  # the session's build
+def test_publish_sends_graphs_side_by_side_and_stops_at_a_refusal_before_the_version_record(
+    settings: Settings, refusing_store: tuple[str, list[str], list[int], Callable[[str], None]]
+) -> None:
+    url, puts, in_flight, refuse = refusing_store
+    built = current_build(settings)
+    graphs = sorted(g.value for g in ox.Store.read_only(str(built.store_path)).named_graphs())
+    in_order = [g for g in graphs if g != PROVENANCE]  # the order publish sends them in, after the default graph
+    assert len(in_order) > 20
+    refuse(in_order[4])
+    with pytest.raises(PublishFailed) as failed:
+        publish(built, GraphStoreClient(url), jobs=4)
+    assert f"<{in_order[4]}> (500" in str(failed.value)
+    # Sent side by side, at most four at once; the PUTs under way when the refusal came finished before publish
+    # raised, none started after, and graph:provenance, which holds the version replicas read, was never written.
+    assert 2 <= in_flight[1] <= 4
+    sent = list(puts)
+    time.sleep(0.3)
+    assert puts == sent
+    assert in_order[4] in sent and PROVENANCE not in sent
+    assert len(sent) < len(in_order) / 2
+
+
+@pytest.mark.usefixtures("kg")  # the session's build
+def test_publish_jobs_out_of_range_is_refused_before_anything_is_sent(settings: Settings) -> None:
+    failed = run_cli(settings, "publish", "--to", f"http://127.0.0.1:{free_port()}/store", "--jobs", "0")
+    assert failed.returncode == 2
+    assert "Invalid value for '--jobs'" in failed.stderr and "0 is not in the range 1<=x<=64" in failed.stderr
+    with pytest.raises(ConfigurationError, match="accepted: a whole number from 1 to 64"):
+        publish(current_build(settings), GraphStoreClient(f"http://127.0.0.1:{free_port()}/store"), jobs=65)
 
 
 @pytest.mark.parametrize(

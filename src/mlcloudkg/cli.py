@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 import click
 
 from mlcloudkg import __version__
-from mlcloudkg.config import Settings
+from mlcloudkg.config import MAX_PUBLISH_JOBS, PUBLISH_JOBS, Settings
 from mlcloudkg.errors import MlcloudkgError, ValidationFailed
 
 if TYPE_CHECKING:
@@ -251,8 +251,17 @@ def serve(settings: Settings, **options: object) -> None:
     "default graph is the union of their named graphs (Virtuoso, GraphDB). Services over the store "
     "(serve --store) find it in the version record and query it as their default graph.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, MAX_PUBLISH_JOBS),
+    default=PUBLISH_JOBS,
+    envvar="MLCLOUDKG_PUBLISH_JOBS",
+    show_default=True,
+    show_envvar=True,
+    help="Graphs sent at once: each is a transaction of the store, which commits several at a time.",
+)
 @click.pass_obj
-def publish(settings: Settings, url: str, auth: str, default_graph: str | None) -> None:
+def publish(settings: Settings, url: str, auth: str, default_graph: str | None, jobs: int) -> None:
     """Load the built, reasoned dataset into a SPARQL store: every named graph (asserted, inferred, provenance,
     snapshots, passages) and the default graph, each replacing the store's graph of the same name.
 
@@ -266,7 +275,7 @@ def publish(settings: Settings, url: str, auth: str, default_graph: str | None) 
 
     client = GraphStoreClient(url, authorization_header(auth, "--auth"))
     built = run_build(settings).build
-    published = run_publish(built, client, default_graph)
+    published = run_publish(built, client, default_graph, jobs)
     click.echo(
         f"published {published.version} to {url}: {published.graphs} graphs, {published.triples:,} triples "
         f"({published.seconds:.1f} s)"

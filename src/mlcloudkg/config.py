@@ -14,6 +14,9 @@ from pathlib import Path
 from mlcloudkg.errors import ConfigurationError
 
 ENV_PREFIX = "MLCLOUDKG_"
+# How many graphs `publish` sends at once (each PUT is a transaction of the store, see publish.py).
+PUBLISH_JOBS = 4
+MAX_PUBLISH_JOBS = 64
 
 
 def _find_project_root() -> Path:

@@ -8,7 +8,8 @@ there the default graph goes into a named graph of the user's choice (`default_g
 names, and the services reading the store ask their queries with it as the default graph. Bodies are N-Triples,
 written in chunks to a spool file (in memory up to SPOOL_BYTES, then on disk), never built whole in memory, and sent
 with their length: Virtuoso answers a chunked body with 201 Created and stores nothing. Blank nodes are written as
-skolem IRIs (skolem.py).
+skolem IRIs (skolem.py). Graphs are sent `jobs` at a time: each PUT is a transaction of the store, whose commit
+(not our sending) is most of a small graph's time, and a store commits several at once.
 
 The order makes a re-publish safe for the services reading the store: graph:provenance, which holds the version
 record (release.py), is written last, so the version they read changes only once all the data is in place; then
@@ -19,9 +20,11 @@ from __future__ import annotations
 
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -32,6 +35,7 @@ import pyoxigraph as ox
 
 from mlcloudkg import __version__
 from mlcloudkg.build import Build
+from mlcloudkg.config import MAX_PUBLISH_JOBS, PUBLISH_JOBS
 from mlcloudkg.dataset import DEFAULT, PROVENANCE, snapshot_graphs
 from mlcloudkg.errors import ConfigurationError, PublishFailed
 from mlcloudkg.namespaces import MLC, RDF_TYPE_NODE
@@ -150,19 +154,22 @@ class GraphStoreClient:
             ) from None
 
 
-def publish(build: Build, client: GraphStoreClient, default_graph: str | None = None) -> Published:
-    """Load `build` into the store behind `client` (see the module's description for the order); its default graph
-    into the store's, or into the named graph `default_graph` (an IRI) when given."""
+def publish(
+    build: Build, client: GraphStoreClient, default_graph: str | None = None, jobs: int = PUBLISH_JOBS
+) -> Published:
+    """Load `build` into the store behind `client` (see the module's description for the order), `jobs` graphs at
+    a time; its default graph into the store's, or into the named graph `default_graph` (an IRI) when given."""
+    if not 1 <= jobs <= MAX_PUBLISH_JOBS:
+        raise ConfigurationError(f"publish jobs {jobs} — accepted: a whole number from 1 to {MAX_PUBLISH_JOBS}")
     started = time.perf_counter()
     store = ox.Store.read_only(str(build.store_path))
     graphs = [g for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g != PROVENANCE]
     default = _default_graph_name(default_graph, {PROVENANCE, *graphs}) if default_graph else DEFAULT
     record = publish_record(build, default_graph=default if isinstance(default, ox.NamedNode) else None)
     previous = _published_graphs(client.get(PROVENANCE) or [])
-    triples = 0
-    for graph in sorted(graphs, key=lambda g: g.value):
-        triples += _put(client, graph, store.quads_for_pattern(None, None, None, graph))
-    triples += _put(client, default, store.quads_for_pattern(None, None, None, DEFAULT), record)
+    # The default graph first: the largest by far, it is sent while the others go beside it.
+    parts: list[_Part] = [(default, DEFAULT, record), *((g, g, []) for g in sorted(graphs, key=lambda g: g.value))]
+    triples = _put_all(client, store, parts, jobs)
     triples += _put(client, PROVENANCE, store.quads_for_pattern(None, None, None, PROVENANCE), record)
     current = {g.value for g in graphs} | ({default.value} if isinstance(default, ox.NamedNode) else set())
     removed = tuple(sorted(previous - current - {PROVENANCE.value}))
@@ -181,6 +188,35 @@ def _default_graph_name(iri: str, taken: set[ox.NamedNode]) -> ox.NamedNode:
     if graph in taken:
         raise ConfigurationError(f"--default-graph <{iri}> is a graph of the dataset itself — accepted: {accepted}")
     return graph
+
+
+# Where a graph goes, which graph of the build it is, and statements to add to it.
+_Part = tuple[ox.NamedNode | ox.DefaultGraph, ox.NamedNode | ox.DefaultGraph, list[ox.Triple]]
+
+
+def _put_all(client: GraphStoreClient, store: ox.Store, parts: list[_Part], jobs: int) -> int:
+    """PUT every part, `jobs` at a time; returns the statements sent. After a failure no other PUT starts (those
+    under way finish), and the first failure is raised."""
+
+    def send(part: _Part) -> int:
+        target, source, extra = part
+        try:
+            return _put(client, target, store.quads_for_pattern(None, None, None, source), extra)
+        except BaseException as error:
+            # The traceback's frames hold the graph's quad iterator, which pyoxigraph lets only this thread drop.
+            traceback.clear_frames(error.__traceback__)
+            raise
+
+    sent = 0
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="publish") as pool:
+        running: set[Future[int]] = set()
+        for part in parts:
+            if len(running) >= jobs:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                sent += sum(future.result() for future in done)
+            running.add(pool.submit(send, part))
+        sent += sum(future.result() for future in wait(running).done)
+    return sent
 
 
 def _put(
