@@ -21,13 +21,14 @@ from urllib.parse import urlencode
 SPARQL_JSON = "application/sparql-results+json"
 # Every request to a server gets a number of its own, which the workload writes into the query text: a text sent
 # twice would be answered by our result cache the second time, and Oxigraph's server has none. (Numbered per
-# latency run and per client before, rounds 2 and 3 sent round 1's texts again.) One count per server, so that
-# every server is asked the same questions in the same order; next() on a count is atomic.
-_REQUEST_NUMBERS: dict[str, itertools.count[int]] = {}
+# latency run and per client before, rounds 2 and 3 sent round 1's texts again.) One count per server and kind of
+# request, so that the n-th question of a kind is the same on every server, however many of the other kinds a
+# latency run's time budget let through; setdefault and next() on a count are atomic.
+_REQUEST_NUMBERS: dict[tuple[str, RequestMaker], itertools.count[int]] = {}
 
 
-def request_number(endpoint: Endpoint) -> int:
-    return next(_REQUEST_NUMBERS.setdefault(endpoint.name, itertools.count()))
+def request_number(endpoint: Endpoint, make: RequestMaker) -> int:
+    return next(_REQUEST_NUMBERS.setdefault((endpoint.name, make), itertools.count()))
 
 
 @dataclass(frozen=True)
@@ -166,10 +167,11 @@ def latency(endpoint: Endpoint, make: RequestMaker, samples: int, budget: float,
     client = Client(endpoint, timeout)
     outcome = Outcome()
     try:
-        _timed_send(client, make(request_number(endpoint)), Outcome())  # warm-up: connection, the engine's first touch
+        # Warm-up: the connection, the engine's first touch.
+        _timed_send(client, make(request_number(endpoint, make)), Outcome())
         started = time.perf_counter()
         for _ in range(samples):
-            body = _timed_send(client, make(request_number(endpoint)), outcome)
+            body = _timed_send(client, make(request_number(endpoint, make)), outcome)
             if body is not None and outcome.rows is None:
                 outcome.rows = result_rows(body)
             if time.perf_counter() - started > budget:
@@ -198,7 +200,7 @@ def throughput(
         try:
             while time.perf_counter() < deadline[0]:
                 item = mix[(offset + sent) % len(mix)]
-                _timed_send(client, item(request_number(endpoint)), mine)
+                _timed_send(client, item(request_number(endpoint, item)), mine)
                 sent += 1
         finally:
             client.close()

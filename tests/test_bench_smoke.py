@@ -48,15 +48,17 @@ def test_table_pads_columns_to_the_widest_cell() -> None:
     ]
 
 
-def test_no_query_text_is_sent_twice_across_runs() -> None:
-    """Our result cache answers a text it has seen: a benchmark that sent one twice would time the cache."""
-    received: list[bytes] = []
+def test_no_query_text_is_sent_twice_across_runs_and_every_server_gets_the_same_questions() -> None:
+    """Our result cache answers a text it has seen: a benchmark that sent one twice would time the cache. And the
+    n-th question of a kind is the same on every server, whatever else each was asked before (a latency run stops
+    at its time budget, so servers get different numbers of the other questions)."""
+    received: dict[str, list[bytes]] = {"/ours": [], "/peer": []}
 
     class Endpoint(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            received[self.path].append(self.rfile.read(int(self.headers["Content-Length"])))
             body = b'{"head": {"vars": []}, "results": {"bindings": []}}'
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -69,12 +71,17 @@ def test_no_query_text_is_sent_twice_across_runs() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        endpoint = loadgen.Endpoint("peer", server.server_address[1], "/query")
-        make = workload.items(ROOT / "queries", 10_000)[0].make
+        ours, peer = (loadgen.Endpoint(name, server.server_address[1], f"/{name}") for name in ("ours", "peer"))
+        comparison, finder = (item.make for item in workload.items(ROOT / "queries", 10_000)[:2])
+        loadgen.latency(ours, finder, samples=3, budget=10, timeout=10)  # asked of ours only
+        for endpoint in (ours, peer):
+            loadgen.latency(endpoint, comparison, samples=5, budget=10, timeout=10)
+        first_comparisons = {path: list(texts[-6:]) for path, texts in received.items()}
         for _ in range(3):  # rounds, as --repeat runs them
-            loadgen.latency(endpoint, make, samples=5, budget=10, timeout=10)
-            loadgen.throughput(endpoint, [make], clients=2, duration=0.2, timeout=10)
+            loadgen.latency(ours, comparison, samples=5, budget=10, timeout=10)
+            loadgen.throughput(ours, [comparison, finder], clients=2, duration=0.2, timeout=10)
     finally:
         server.shutdown()
-    assert len(received) > 3 * 6
-    assert len(set(received)) == len(received)
+    assert first_comparisons["/ours"] == first_comparisons["/peer"]
+    assert len(received["/ours"]) > 4 + 3 * 6
+    assert len(set(received["/ours"])) == len(received["/ours"])
