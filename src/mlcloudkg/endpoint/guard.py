@@ -57,19 +57,17 @@ def check_query(raw: bytes | str, known_graphs: frozenset[str], limits: Limits) 
     if not raw.strip():
         raise QueryRejected("the query is empty", "a SPARQL 1.1 query, e.g. SELECT * WHERE { ?s ?p ?o } LIMIT 10")
     as_engine_reads = _without_comments(raw)
-    # Without \u escapes both readings are the same tokens: read and checked once (most of the guard's time).
     as_spec = unescape_codepoints(raw)
-    as_spec_reads = as_engine_reads if as_spec == raw else _without_comments(as_spec)
-    readings = [as_engine_reads] if as_spec_reads is as_engine_reads else [as_engine_reads, as_spec_reads]
+    # Without \u escapes both readings are the same tokens: read and checked once (most of the guard's time).
+    readings = [as_engine_reads] if as_spec == raw else [as_engine_reads, _without_comments(as_spec)]
     for found in readings:
         _check_nesting(found, limits.max_nesting)
         _refuse_writes_and_service({t.word for t in found if t.kind is Kind.KEYWORD})
     form = next((t.word for t in as_engine_reads if t.kind is Kind.KEYWORD and t.word in QUERY_FORMS), None)
     if form is None:
         raise QueryRejected("this is not a SPARQL query", READ_ONLY)
-    from_graphs, from_named = _dataset_clauses(as_engine_reads)
-    spec_graphs, spec_named = _dataset_clauses(as_spec_reads) if len(readings) > 1 else ([], [])
-    foreign = [iri for iri in (*from_graphs, *from_named, *spec_graphs, *spec_named) if iri not in known_graphs]
+    clauses = [_dataset_clauses(found) for found in readings]
+    foreign = [iri for graphs, named in clauses for iri in (*graphs, *named) if iri not in known_graphs]
     if foreign:
         raise QueryRejected(
             f"FROM <{foreign[0]}> names a graph this endpoint does not have",
@@ -78,6 +76,7 @@ def check_query(raw: bytes | str, known_graphs: frozenset[str], limits: Limits) 
             status=403,
             title="Forbidden",
         )
+    from_graphs, from_named = clauses[0]
     return CheckedQuery(raw, form, tuple(from_graphs), tuple(from_named))
 
 
