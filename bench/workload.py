@@ -20,7 +20,6 @@ from mlcloudkg.queries import NamedQuery, load_catalog
 
 # The finder's question: a free plan with private notebooks and a GPU of at least 16 GB.
 FINDER = Requirements(free=True, min_gpu_memory_gb=Decimal(16), private_notebooks=True)
-FINDER_PAGE = "/find?free=on&min_gpu_memory_gb=16&private_notebooks=on"
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,17 @@ def _finder() -> RequestMaker:
     return lambda number: Request(sparql=_unique(text, number))
 
 
+def _finder_page() -> RequestMaker:
+    # The finder's question as a page, a new question each time with the same answer: no GPU of the data has between
+    # 15.5 and 16 GB, so "at least 15.5 GB and n ten-millionths" matches what "at least 16" does (n < 5 million), and
+    # the finder's memo of recent questions never answers.
+    def make(number: int) -> Request:
+        minimum = Decimal("15.5") + Decimal(number) / 10_000_000
+        return Request(page=f"/find?free=on&min_gpu_memory_gb={minimum}&private_notebooks=on")
+
+    return make
+
+
 def _compare_page(services: int) -> RequestMaker:
     return lambda number: Request(page=f"/compare?providers=syn-service-{number % services}")
 
@@ -85,6 +95,6 @@ def items(queries_dir: Path, size: int) -> list[Item]:
     ]
     pages = [
         Item("page /compare?providers=<one>", _compare_page(services), selective=True, ours_only=True),
-        Item("page /find?free&gpu16&private", lambda _: Request(page=FINDER_PAGE), selective=True, ours_only=True),
+        Item("page /find: free, private, GPU >= 16 GB", _finder_page(), selective=True, ours_only=True),
     ]
     return [*selective, *named, *pages]
