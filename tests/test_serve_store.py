@@ -167,7 +167,10 @@ def test_publish_jobs_out_of_range_is_refused_before_anything_is_sent(settings: 
     failed = run_cli(settings, "publish", "--to", f"http://127.0.0.1:{free_port()}/store", "--jobs", "0")
     assert failed.returncode == 2
     assert "Invalid value for '--jobs'" in failed.stderr and "0 is not in the range 1<=x<=64" in failed.stderr
-    with pytest.raises(ConfigurationError, match="accepted: a whole number from 1 to 64"):
+    out_of_range = (
+        r"jobs=65 \(how many graphs publish sends at once\) is out of range — accepted: a whole number from 1 to 64"
+    )
+    with pytest.raises(ConfigurationError, match=out_of_range):
         publish(current_build(settings), GraphStoreClient(f"http://127.0.0.1:{free_port()}/store"), jobs=65)
 
 

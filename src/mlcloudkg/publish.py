@@ -160,7 +160,10 @@ def publish(
     """Load `build` into the store behind `client` (see the module's description for the order), `jobs` graphs at
     a time; its default graph into the store's, or into the named graph `default_graph` (an IRI) when given."""
     if not 1 <= jobs <= MAX_PUBLISH_JOBS:
-        raise ConfigurationError(f"publish jobs {jobs} — accepted: a whole number from 1 to {MAX_PUBLISH_JOBS}")
+        raise ConfigurationError(
+            f"jobs={jobs} (how many graphs publish sends at once) is out of range — accepted: a whole number from 1 "
+            f"to {MAX_PUBLISH_JOBS}"
+        )
     started = time.perf_counter()
     store = ox.Store.read_only(str(build.store_path))
     graphs = [g for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g != PROVENANCE]
