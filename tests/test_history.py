@@ -151,6 +151,25 @@ def test_facts_say_how_old_they_are(kg: KnowledgeGraph) -> None:
     assert freshness.possibly_outdated(date(2021, 6, 1)) == []
 
 
+def test_each_resources_age_is_asked_once_per_view_and_only_resources_are_kept(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kg = KnowledgeGraph.embedded(settings, rebuild=False)  # its own memory of what it was asked
+    asked: list[str] = []
+    real_query = kg.query
+    monkeypatch.setattr(kg, "query", lambda sparql: asked.append(sparql) or real_query(sparql))
+    colab, gradient, made_up = KG + "google-colab", KG + "paperspace-gradient", KG + "no-such-service"
+    first = kg.freshness([colab, gradient])
+    assert first.observed == {colab: date(2022, 9, 29), gradient: date(2020, 12, 17)}
+    assert kg.freshness([gradient]).observed == {gradient: date(2020, 12, 17)} and len(asked) == 1
+    assert kg.freshness([colab, made_up]).observed == {colab: date(2022, 9, 29)}
+    assert len(asked) == 2 and f"<{made_up}>" in asked[1] and f"<{colab}>" not in asked[1]  # only what was new
+    kg.freshness([made_up])
+    assert len(asked) == 3  # a made-up IRI is asked again, not kept: requests may name any IRI
+    then = kg.as_of("2021-06-01")
+    assert then.freshness([colab]).observed == {colab: date(2020, 12, 17)}  # another view, its own answer
+
+
 def test_a_fact_that_ends_before_it_starts_is_refused(project_copy: Callable[[], Settings]) -> None:
     settings = project_copy()
     path = settings.data_dir / "timeline.trig"

@@ -3,6 +3,7 @@ synthetic ones (bench/synthetic.py), as a catalogue of cloud GPU offers would ha
 
 from __future__ import annotations
 
+import random
 import re
 import shutil
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.build import build
 from mlcloudkg.compare import MAX_COMPARED
 from mlcloudkg.config import Settings
+from mlcloudkg.finder import Requirements, _conditions, finder_query, is_number
 from mlcloudkg.web import create_app
 
 from .conftest import PROJECT
@@ -24,6 +26,14 @@ from .conftest import PROJECT
 SYNTHETIC = 130
 EVERY = SYNTHETIC + 6
 BROWSER = {"Accept": "text/html"}
+# Thresholds below, at and above values of the data (GPUs of 8 to 80 GB, sessions of 4 to 24 hours, prices from free
+# and $0.05 an hour to $4), and between them.
+THRESHOLDS = {
+    "min_gpu_memory_gb": ["0", "12", "15.9", "16", "40", "80", "81"],
+    "min_session_hours": ["0.5", "4", "6", "8.5", "12", "24", "25"],
+    "max_price_per_gpu_hour": ["0", "0.05", "0.1", "0.5", "1.2", "3.99", "4"],
+}
+FLAGS = sorted(set(Requirements.__dataclass_fields__) - set(THRESHOLDS))
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +120,43 @@ def test_an_unknown_service_is_refused_naming_a_few_others(client: FlaskClient) 
     detail = client.get("/api/compare?providers=nobody").get_json()["detail"]
     assert detail.startswith("'nobody' is not a service of the graph — accepted: kg:blobcity, kg:deepnote, ")
     assert detail.endswith(f"and {EVERY - 20} more (the services query lists them)")
+
+
+def _questions() -> list[dict[str, str]]:
+    """No requirement, each on its own, and combinations of up to three flags and two thresholds."""
+    assert all(is_number(Requirements.__dataclass_fields__[name]) for name in THRESHOLDS)
+    single = [{flag: "true"} for flag in FLAGS] + [{name: t} for name, ts in THRESHOLDS.items() for t in ts]
+    rng = random.Random(11)
+    combined = []
+    for _ in range(60):
+        question = dict.fromkeys(rng.sample(FLAGS, rng.randint(1, 3)), "true")
+        for name in rng.sample(sorted(THRESHOLDS), rng.randint(0, 2)):
+            question[name] = rng.choice(THRESHOLDS[name])
+        combined.append(question)
+    return [{}, *single, *combined]
+
+
+def test_the_finder_answers_what_its_query_says(kg: KnowledgeGraph) -> None:
+    """The finder answers from its index; the query it shows must select the same services, and each other service
+    must fail exactly the requirements whose own query leaves it out."""
+    splits: set[str] = set()  # requirements some services meet and others do not: the data tests them
+    for question in _questions():
+        answer = kg.find(**question, limit=1000)
+        requirements = answer.requirements
+        selected = {row["service"] for row in kg.query(finder_query(requirements, ordered=False))}
+        assert {c.service for c in answer.matches} == selected, question
+        assert answer.match_count + answer.other_count == EVERY
+        if 0 < answer.match_count < EVERY and len(question) == 1:
+            splits.add(next(iter(question)))
+        among = [c.service for c in answer.others]
+        failed_somewhere = dict.fromkeys(among, False)
+        for condition, words in _conditions(requirements) if among else []:
+            query = finder_query(requirements, [condition], among, ordered=False)
+            meeting = {row["service"] for row in kg.query(query)}
+            for other in answer.others:
+                assert (words in other.failed) == (other.service not in meeting), (question, other.name, words)
+                failed_somewhere[other.service] |= other.service not in meeting
+        for other in answer.others:
+            together = other.failed == ["no single plan meets all of them together"]
+            assert together == (not failed_somewhere[other.service]), (question, other.name)
+    assert splits == set(Requirements.__dataclass_fields__)

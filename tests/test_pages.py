@@ -138,7 +138,7 @@ def test_the_finder_page_shows_matches_and_the_query(client: FlaskClient, kg: Kn
     result = find(kg, Requirements(free=True, min_session_hours=12))
     assert [m.name for m in result.matches] == ["Google Colab"]
     assert '<ul class="matches">\n    <li><a href="/id/google-colab">Google Colab</a></li>' in html
-    assert "FILTER(xsd:decimal(COALESCE(?sessionMax, ?sessionValue)) / ?perHour &gt;= 12)" in html
+    assert "/ ?perHour AS ?sessionHours) FILTER(?sessionHours &gt;= 12)" in html
 
 
 def test_the_finder_page_pages_through_the_others(client: FlaskClient, kg: KnowledgeGraph) -> None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 import mlcloudkg
-from mlcloudkg import api, finder
+from mlcloudkg import finder, finder_index
 from mlcloudkg.api import KnowledgeGraph, UnknownName, UnknownQuery
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import InvalidParameter, StoreTimeout
@@ -128,55 +128,42 @@ def test_only_a_few_recomputed_closures_are_kept(settings: Settings) -> None:
 
 
 @pytest.mark.usefixtures("kg")  # built
-def test_the_last_finder_answers_are_kept(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api, "KEEP_FINDER_ANSWERS", 3)
-    kg = KnowledgeGraph.embedded(settings, rebuild=False)
-    asked = {"free": True, "min_gpu_memory_gb": 16}
-    first = kg.find(**asked)
-    assert kg.find(min_gpu_memory_gb=16, free="true") is first  # the same question, however it is written
-    assert kg.find(**asked, limit=1) is not first
-    for limit in (2, 3, 4):
-        kg.find(**asked, limit=limit)
-    assert len(kg._finder_answers) == 3
-    again = kg.find(**asked)
-    assert again is not first and again.to_dict() == first.to_dict()
-
-
-@pytest.mark.usefixtures("kg")  # built
-def test_a_finder_question_asked_at_once_by_many_threads_is_computed_once(
+def test_the_finder_reads_each_check_once_however_many_threads_ask(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    kg = KnowledgeGraph.embedded(settings, rebuild=False)  # its own memo: the session's holds answers already
-    real_find = finder.find
-    computed: list[int] = []
+    kg = KnowledgeGraph.embedded(settings, rebuild=False)  # its own index: the session's has read its checks
+    real_read = finder_index._read_check
+    read: list[str] = []
     first_started = threading.Event()
 
-    def slow_find(*arguments: object) -> object:
-        computed.append(1)
+    def slow_read(select: object, check: finder_index.Check, units_of: object) -> object:
+        read.append(check.pattern)
         first_started.set()
-        time.sleep(0.5)  # long enough for every other thread to ask meanwhile
-        return real_find(*arguments)  # type: ignore[arg-type]
+        time.sleep(0.3)  # long enough for every other thread to ask meanwhile
+        return real_read(select, check, units_of)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(finder, "find", slow_find)
+    monkeypatch.setattr(finder_index, "_read_check", slow_read)
     with ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda _: kg.find(free=True, min_gpu_memory_gb=16), range(8)))
+        answers = list(pool.map(lambda _: kg.find(free=True, min_gpu_memory_gb=16).to_dict(), range(8)))
     assert first_started.is_set()
-    assert len(computed) == 1
-    assert all(answer is answers[0] for answer in answers)
+    asked = [finder.CHECKS[name].pattern for name in ("free", "gpu", "min_gpu_memory_gb")]
+    assert sorted(read) == sorted(asked)  # each once, and no other check
+    assert all(answer == answers[0] for answer in answers)
+    assert [m["name"] for m in answers[0]["matches"]] == ["Google Colab", "Paperspace Gradient"]
 
 
 @pytest.mark.usefixtures("kg")  # built
-def test_a_failed_finder_answer_is_not_kept(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_check_that_failed_to_read_is_read_again(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     kg = KnowledgeGraph.embedded(settings, rebuild=False)
-    real_find = finder.find
+    real_read = finder_index._read_check
     failing = [True]
 
-    def find_once_failing(*arguments: object) -> object:
+    def read_once_failing(*arguments: object) -> object:
         if failing.pop() if failing else False:
             raise StoreTimeout("the store stopped the query", "a cheaper query")
-        return real_find(*arguments)  # type: ignore[arg-type]
+        return real_read(*arguments)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(finder, "find", find_once_failing)
+    monkeypatch.setattr(finder_index, "_read_check", read_once_failing)
     with pytest.raises(StoreTimeout):
         kg.find(free=True)
     assert kg.find(free=True).match_count == kg.find(free=True).match_count > 0  # asked again, and answered

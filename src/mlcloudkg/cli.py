@@ -487,7 +487,7 @@ def finder_options(command: Command) -> Command:
 @cli.command()
 @finder_options
 @text_or_json
-@click.option("--show-query", is_flag=True, help="Also print the SPARQL query the finder runs.")
+@click.option("--show-query", is_flag=True, help="Also print the SPARQL query that selects the same services.")
 @graph_source
 @as_of_option
 @click.pass_obj

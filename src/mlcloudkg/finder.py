@@ -1,11 +1,13 @@
 """The finder: requirements in, the matching services out, and for every other service the requirements it fails.
 
 Requirements about a plan (free, private notebooks, GPU memory, session length, persistent storage, price) must all
-hold on the same plan: a public free GPU plan and a private paid CPU plan do not make "a free private GPU". The
-query the finder runs is returned too, so users can see it and take it to the query page.
+hold on the same plan: a public free GPU plan and a private paid CPU plan do not make "a free private GPU". Each
+requirement is a check, a graph pattern (`CHECKS`); the finder answers from the view's index of what meets each
+(finder_index.py), and returns the SPARQL query that selects the same services, so users can see it and take it to
+the query page.
 
-An answer shows a page of each list (`Page`): which services match is one query whatever their number, but what
-each other service fails, and how old the facts about a service are, are asked only for the services shown.
+An answer shows a page of each list (`Page`), both in name order; how old the facts about a service are is asked
+only for the services shown.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from mlcloudkg.errors import InvalidParameter
+from mlcloudkg.finder_index import Check, Condition, FinderIndex
 from mlcloudkg.history import Freshness
 from mlcloudkg.namespaces import sparql_prologue
 
@@ -105,7 +108,7 @@ class Requirements:
 
     def described(self) -> list[str]:
         """Each requirement in words, in the order the finder checks them."""
-        return [words for _, words in _checks(self)]
+        return [words for _, words in _conditions(self)]
 
 
 @dataclass(frozen=True)
@@ -204,118 +207,126 @@ def is_number(requirement: Field[Any]) -> bool:
     return "Decimal" in str(requirement.type)
 
 
-def _checks(r: Requirements) -> list[tuple[str, str]]:
-    """(SPARQL pattern, words) for each requirement; plan-level patterns use ?plan and ?runtime."""
-    checks: list[tuple[str, str]] = []
+# Each requirement's check. Plan-level patterns use ?plan and ?runtime (a runtime the plan provides).
+CHECKS: dict[str, Check] = {
+    "free": Check("plan", "?plan mlc:pricingModel mlc:FreeTier ."),
+    "gpu": Check("runtime", "?runtime a mlc:GPURuntime ."),
+    "min_gpu_memory_gb": Check(
+        "runtime",
+        "?runtime mlc:gpuModel ?gpu . ?gpu mlc:gpuMemory/schema:value ?gpuMemory . FILTER(isNumeric(?gpuMemory))",
+        measure="gpuMemory",
+    ),
+    "tensor_cores": Check("runtime", "?runtime mlc:gpuModel ?tensorGpu . ?tensorGpu mlc:hasTensorCores true ."),
+    "gpu_choice": Check("runtime", "?runtime mlc:gpuAssignment mlc:UserChoice ."),
+    "private_notebooks": Check("plan", "?plan mlc:allowsSharingMode mlc:PrivateNotebooks ."),
+    "min_session_hours": Check(
+        "runtime",
+        "?runtime mlc:maxSessionDuration ?limit . ?limit schema:unitCode ?sessionUnit . "
+        "OPTIONAL { ?limit schema:maxValue ?sessionMax } OPTIONAL { ?limit schema:value ?sessionValue } "
+        'VALUES (?sessionUnit ?perHour) { ("MIN" 60) ("HUR" 1) ("SEC" 3600) } '
+        "BIND(xsd:decimal(COALESCE(?sessionMax, ?sessionValue)) / ?perHour AS ?sessionHours)",
+        measure="sessionHours",
+    ),
+    "persistent_storage": Check("runtime", "?runtime mlc:storagePersistent true ."),
+    # The unit price is the specification or each of its components; free counts as 0. The price's class is a
+    # variable, not a constant: engines that order patterns without statistics (Oxigraph, see queries/plans.rq)
+    # matched every price of the store first. Bound by VALUES: Virtuoso 7.2 refuses FILTER(?priceType = ...) in
+    # this UNION (SP031, an internal error of its compiler).
+    "max_price_per_gpu_hour": Check(
+        "plan",
+        "{ ?plan mlc:pricingModel mlc:FreeTier BIND(0 AS ?gpuHourPrice) } UNION "
+        "{ ?plan schema:priceSpecification ?spec . OPTIONAL { ?spec schema:priceComponent ?component } "
+        "BIND(COALESCE(?component, ?spec) AS ?hourly) "
+        "?hourly schema:price ?amount ; schema:priceCurrency ?currency ; a ?priceType . "
+        'VALUES (?priceType ?currency) { (mlc:HourlyPrice "USD") } '
+        "OPTIONAL { ?hourly schema:referenceQuantity/schema:value ?hours } "
+        "BIND(xsd:decimal(?amount) / COALESCE(?hours, 1) AS ?gpuHourPrice) }",
+        measure="gpuHourPrice",
+        at_least=False,
+    ),
+    "cli": Check("service", "?service mlc:hasFeature mlc:CommandLineInterface ."),
+    "mlops": Check("service", "?service a mlc:MLOpsService ."),
+    "experiment_tracking": Check("service", "?service mlc:hasFeature mlc:ExperimentTracking ."),
+}
+
+
+def _conditions(r: Requirements) -> list[tuple[Condition, str]]:
+    """Each requirement as a condition (its check and threshold) and in words, in the order the finder checks them."""
+    wanted: list[tuple[str, Decimal | None, str]] = []
     if r.free:
-        checks.append(("?plan mlc:pricingModel mlc:FreeTier .", "on the free tier"))
+        wanted.append(("free", None, "on the free tier"))
     if r.needs_gpu:
-        checks.append(("?runtime a mlc:GPURuntime .", "with a GPU"))
+        wanted.append(("gpu", None, "with a GPU"))
     if r.min_gpu_memory_gb is not None:
-        checks.append(
-            (
-                f"?runtime mlc:gpuModel ?gpu . ?gpu mlc:gpuMemory/schema:value ?gpuMemory . "
-                f"FILTER(isNumeric(?gpuMemory) && ?gpuMemory >= {r.min_gpu_memory_gb})",
-                f"a GPU with at least {r.min_gpu_memory_gb} GB",
-            )
-        )
+        wanted.append(("min_gpu_memory_gb", r.min_gpu_memory_gb, f"a GPU with at least {r.min_gpu_memory_gb} GB"))
     if r.tensor_cores:
-        checks.append(
-            ("?runtime mlc:gpuModel ?tensorGpu . ?tensorGpu mlc:hasTensorCores true .", "a GPU with tensor cores")
-        )
+        wanted.append(("tensor_cores", None, "a GPU with tensor cores"))
     if r.gpu_choice:
-        checks.append(("?runtime mlc:gpuAssignment mlc:UserChoice .", "you pick the GPU"))
+        wanted.append(("gpu_choice", None, "you pick the GPU"))
     if r.private_notebooks:
-        checks.append(("?plan mlc:allowsSharingMode mlc:PrivateNotebooks .", "private notebooks"))
+        wanted.append(("private_notebooks", None, "private notebooks"))
     if r.min_session_hours is not None:
-        checks.append(
-            (
-                "?runtime mlc:maxSessionDuration ?limit . ?limit schema:unitCode ?sessionUnit . "
-                "OPTIONAL { ?limit schema:maxValue ?sessionMax } OPTIONAL { ?limit schema:value ?sessionValue } "
-                'VALUES (?sessionUnit ?perHour) { ("MIN" 60) ("HUR" 1) ("SEC" 3600) } '
-                f"FILTER(xsd:decimal(COALESCE(?sessionMax, ?sessionValue)) / ?perHour >= {r.min_session_hours})",
-                f"sessions of at least {r.min_session_hours} hours",
-            )
-        )
+        wanted.append(("min_session_hours", r.min_session_hours, f"sessions of at least {r.min_session_hours} hours"))
     if r.persistent_storage:
-        checks.append(("?runtime mlc:storagePersistent true .", "persistent storage"))
+        wanted.append(("persistent_storage", None, "persistent storage"))
     if r.max_price_per_gpu_hour is not None:
-        # The unit price is the specification or each of its components. Written for engines that order patterns
-        # without statistics (Oxigraph, see queries/plans.rq): a zero-length path or a constant class here made
-        # them match every price of the store first (1M triples: 39 s for 50 services, now 7 ms).
-        checks.append(
-            (
-                "{ ?plan mlc:pricingModel mlc:FreeTier } UNION "
-                "{ ?plan schema:priceSpecification ?spec . OPTIONAL { ?spec schema:priceComponent ?component } "
-                "BIND(COALESCE(?component, ?spec) AS ?hourly) "
-                "?hourly schema:price ?amount ; schema:priceCurrency ?currency ; a ?priceType . "
-                'FILTER(?priceType = mlc:HourlyPrice && ?currency = "USD") '
-                "OPTIONAL { ?hourly schema:referenceQuantity/schema:value ?hours } "
-                f"FILTER(xsd:decimal(?amount) / COALESCE(?hours, 1) <= {r.max_price_per_gpu_hour}) }}",
-                f"at most ${r.max_price_per_gpu_hour} per GPU hour (free counts as 0)",
-            )
-        )
+        words = f"at most ${r.max_price_per_gpu_hour} per GPU hour (free counts as 0)"
+        wanted.append(("max_price_per_gpu_hour", r.max_price_per_gpu_hour, words))
     if r.cli:
-        checks.append(("?service mlc:hasFeature mlc:CommandLineInterface .", "a command line tool"))
+        wanted.append(("cli", None, "a command line tool"))
     if r.mlops:
-        checks.append(("?service a mlc:MLOpsService .", "model repository, deployment and metrics logging"))
+        wanted.append(("mlops", None, "model repository, deployment and metrics logging"))
     if r.experiment_tracking:
-        checks.append(("?service mlc:hasFeature mlc:ExperimentTracking .", "experiment tracking"))
-    return checks
-
-
-def _plan_level(pattern: str) -> bool:
-    return "?plan" in pattern or "?runtime" in pattern
+        wanted.append(("experiment_tracking", None, "experiment tracking"))
+    return [((CHECKS[name], threshold), words) for name, threshold, words in wanted]
 
 
 def finder_query(
     requirements: Requirements,
-    checks: list[tuple[str, str]] | None = None,
+    conditions: Sequence[Condition] | None = None,
     among: Sequence[str] = (),
     *,
     ordered: bool = True,
 ) -> str:
-    """The SELECT that lists the services meeting `checks` (by default: all the requirements) on one plan, of
-    those in `among` when given, by name unless not `ordered` (the finder sorts in Python: an engine's ORDER BY
-    cost Oxigraph 0.35 s of 0.43 s for the 8,006 services of the 1M-triple benchmark data)."""
-    checks = _checks(requirements) if checks is None else checks
-    patterns = [pattern for pattern, _ in checks]
-    plan_patterns = [p for p in patterns if _plan_level(p)]
+    """The SELECT that lists the services meeting `conditions` (by default: all the requirements) on one plan, of
+    those in `among` when given, by name unless not `ordered`. The finder answers from its index (finder_index.py);
+    this is what it shows, to take to the query page, and what its answers are tested against."""
+    if conditions is None:
+        conditions = [condition for condition, _ in _conditions(requirements)]
     body = [f"  VALUES ?service {{ {' '.join(f'<{iri}>' for iri in among)} }}"] if among else []
     body += ["  ?service a mlc:NotebookService ;", "           schema:name ?name ."]
-    if plan_patterns:
+    if any(check.subject != "service" for check, _ in conditions):
         body += ["  ?service mlc:offersPlan ?plan .", "  ?plan mlc:providesRuntime ?runtime ."]
-    body += [f"  {p}" for p in patterns]
+    body += [f"  {check.stated(threshold)}" for check, threshold in conditions]
     order = "\nORDER BY ?name" if ordered else ""
     return sparql_prologue() + "SELECT DISTINCT ?service ?name\nWHERE {\n" + "\n".join(body) + "\n}" + order
+
+
+def read_index(kg: KnowledgeGraph) -> FinderIndex:
+    """The finder's index of `kg`'s view: what meets each requirement's check."""
+    return FinderIndex(kg.query, [iri for iri, _ in kg.services()], list(CHECKS.values()))
 
 
 def find(kg: KnowledgeGraph, requirements: Requirements, page: Page | None = None) -> FinderResult:
     """The services that meet every requirement, and for each other service the requirements it does not meet: the
     `page` of each list (by default the first DEFAULT_PAGE_SIZE)."""
     page = page or Page()
-    query = finder_query(requirements)
-    matching = {row["service"] for row in kg.query(finder_query(requirements, ordered=False))}
-    in_order = [Candidate(service, name) for service, name in kg.services()]
-    matches = [c for c in in_order if c.service in matching]
-    others = [c for c in in_order if c.service not in matching]
-    shown_matches = matches[page.offset : page.offset + page.limit]
+    index = kg.finder_index()
+    conditions = _conditions(requirements)
+    matching = index.matching([condition for condition, _ in conditions])
+    everyone = kg.services()
+    matches = [position for position in range(len(everyone)) if position in matching]
+    others = [position for position in range(len(everyone)) if position not in matching]
+    shown_matches = [Candidate(*everyone[p]) for p in matches[page.offset : page.offset + page.limit]]
     shown_others = others[page.others_offset : page.others_offset + page.limit]
-    _explain_failures(kg, requirements, shown_others)
-    freshness = kg.freshness(c.service for c in [*shown_matches, *shown_others])
-    return FinderResult(requirements, query, shown_matches, shown_others, len(matches), len(others), page, freshness)
-
-
-def _explain_failures(kg: KnowledgeGraph, requirements: Requirements, others: list[Candidate]) -> None:
-    """Fill in the requirements each of `others` fails: one query per requirement, asked of these services only."""
-    if not others:
-        return
-    among = [c.service for c in others]
-    for pattern, words in _checks(requirements):
-        check = finder_query(requirements, [(pattern, words)], among, ordered=False)
-        meeting = {row["service"] for row in kg.query(check)}
-        for candidate in others:
-            if candidate.service not in meeting:
+    failing = [Candidate(*everyone[p]) for p in shown_others]
+    for condition, words in conditions:
+        meeting = index.meeting_alone(condition)
+        for position, candidate in zip(shown_others, failing, strict=True):
+            if position not in meeting:
                 candidate.failed.append(words)
-    for candidate in others:
+    for candidate in failing:
         candidate.failed = candidate.failed or ["no single plan meets all of them together"]
+    freshness = kg.freshness(c.service for c in [*shown_matches, *failing])
+    query = finder_query(requirements)
+    return FinderResult(requirements, query, shown_matches, failing, len(matches), len(others), page, freshness)

@@ -366,28 +366,26 @@ class Freshness:
         }
 
 
-def freshness(
-    select: Callable[[str], list[dict[str, object]]],
-    iris: Iterable[str],
-    state_date: date,
-    stale_after_days: int,
-    latest_state: date,
-) -> Freshness:
-    """When each of `iris` was last observed by a source, up to `state_date` (a view's date)."""
+def latest_observations(
+    select: Callable[[str], list[dict[str, object]]], iris: Iterable[str], state_date: date
+) -> dict[str, date]:
+    """When each of `iris` was last observed by a source, up to `state_date` (a view's date); those never observed
+    are left out."""
     wanted = sorted({iri for iri in iris if iri.startswith(str(KG))})
     if not wanted:
-        return Freshness(state_date, {}, stale_after_days, latest_state)
+        return {}
     values = " ".join(f"<{iri}>" for iri in wanted)
+    # The graphs first, each once: a resource has many statements in few graphs (100 services of the 1M-triple
+    # benchmark data: 5,043 statements in 599 (resource, graph) pairs; 61 ms joined statement by statement, 34 ms).
     rows = select(f"""PREFIX mlc: <{MLC}>
         SELECT ?resource (MAX(STR(COALESCE(?validFrom, ?asOf))) AS ?latest) WHERE {{
-          VALUES ?resource {{ {values} }}
-          GRAPH ?graph {{ ?resource ?property ?value }}
+          {{ SELECT DISTINCT ?resource ?graph WHERE {{
+               VALUES ?resource {{ {values} }} GRAPH ?graph {{ ?resource ?property ?value }} }} }}
           ?graph a mlc:SourcedGraph .
           OPTIONAL {{ ?graph mlc:asOf ?asOf }} OPTIONAL {{ ?graph mlc:validFrom ?validFrom }}
           FILTER(STR(COALESCE(?validFrom, ?asOf)) <= "{state_date.isoformat()}")
         }} GROUP BY ?resource""")
-    observed = {str(row["resource"]): period(str(row["latest"]))[0] for row in rows if row.get("latest")}
-    return Freshness(state_date, observed, stale_after_days, latest_state)
+    return {str(row["resource"]): period(str(row["latest"]))[0] for row in rows if row.get("latest")}
 
 
 def _name(term: object) -> str:

@@ -195,7 +195,7 @@ def _find_operation() -> dict[str, Any]:
         "description": "Requirements about a plan (free, GPU, memory, session length, privacy, storage, price) must "
         "hold on the same plan. For every other service, the answer says which requirements it does not meet. "
         "Both lists are in name order and come a page at a time (limit, offset, others_offset), with how many "
-        "there are in all. The SPARQL query the finder ran is part of the answer.",
+        "there are in all. The answer includes a SPARQL query that selects the same services.",
         "parameters": [*parameters, AS_OF_PARAMETER],
         "responses": {"200": _json_response("The matches and the others.", "FinderResult"), **_errors("304", "400")},
     }
