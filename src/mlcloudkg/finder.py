@@ -311,22 +311,16 @@ def find(kg: KnowledgeGraph, requirements: Requirements, page: Page | None = Non
     """The services that meet every requirement, and for each other service the requirements it does not meet: the
     `page` of each list (by default the first DEFAULT_PAGE_SIZE)."""
     page = page or Page()
-    index = kg.finder_index()
     conditions = _conditions(requirements)
-    matching = index.matching([condition for condition, _ in conditions])
+    answer = kg.finder_index().ask([condition for condition, _ in conditions])
     everyone = kg.services()
-    matches = [position for position in range(len(everyone)) if position in matching]
-    others = [position for position in range(len(everyone)) if position not in matching]
+    matches = [position for position in range(len(everyone)) if position in answer.services]
+    others = [position for position in range(len(everyone)) if position not in answer.services]
     shown_matches = [Candidate(*everyone[p]) for p in matches[page.offset : page.offset + page.limit]]
-    shown_others = others[page.others_offset : page.others_offset + page.limit]
-    failing = [Candidate(*everyone[p]) for p in shown_others]
-    for condition, words in conditions:
-        meeting = index.meeting_alone(condition)
-        for position, candidate in zip(shown_others, failing, strict=True):
-            if position not in meeting:
-                candidate.failed.append(words)
-    for candidate in failing:
-        candidate.failed = candidate.failed or ["no single plan meets all of them together"]
+    failing = []
+    for position in others[page.others_offset : page.others_offset + page.limit]:
+        failed = [conditions[at][1] for at in answer.failed(position)]
+        failing.append(Candidate(*everyone[position], failed or ["no single plan meets all of them together"]))
     freshness = kg.freshness(c.service for c in [*shown_matches, *failing])
     query = finder_query(requirements)
     return FinderResult(requirements, query, shown_matches, failing, len(matches), len(others), page, freshness)

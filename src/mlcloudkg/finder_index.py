@@ -10,7 +10,9 @@ SPARQL; tests hold the two to the same answers.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -56,12 +58,31 @@ class _Met:
     values: tuple[Number, ...] = ()  # ascending, for a threshold
     ordered_units: tuple[int, ...] = ()  # the unit of each value
 
-    def meeting(self, check: Check, threshold: Decimal | None) -> set[int] | frozenset[int]:
+    def meeting(self, check: Check, threshold: Decimal | None) -> frozenset[int]:
         if check.measure is None:
             return self.units
         if check.at_least:
-            return set(self.ordered_units[bisect.bisect_left(self.values, threshold) :])
-        return set(self.ordered_units[: bisect.bisect_right(self.values, threshold)])
+            return frozenset(self.ordered_units[bisect.bisect_left(self.values, threshold) :])
+        return frozenset(self.ordered_units[: bisect.bisect_right(self.values, threshold)])
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The services (positions in the index's `services`) meeting every condition of a question, and what the
+    others fail."""
+
+    services: frozenset[int]
+    met: tuple[tuple[bool, frozenset[int]], ...]  # per condition: whether its units are offers, and those meeting it
+    offers_of: Sequence[Sequence[int]]  # per service, its offers
+
+    def failed(self, service: int) -> list[int]:
+        """The conditions (positions in the question) `service` does not meet even alone: on none of its offers,
+        for a plan-level one."""
+        return [
+            position
+            for position, (per_offer, units) in enumerate(self.met)
+            if not (any(offer in units for offer in self.offers_of[service]) if per_offer else service in units)
+        ]
 
 
 class FinderIndex:
@@ -83,11 +104,13 @@ class FinderIndex:
         # Units of service checks are positions in `services`; of plan and runtime checks, offers (rows here).
         offers = {(position[row["service"]], row["plan"], row["runtime"]) for row in rows if row["service"] in position}
         self._offer_service: list[int] = []
+        self._offers_of: list[list[int]] = [[] for _ in services]
         self._units_of: dict[Subject, dict[str, list[int]]] = {"service": {}, "plan": {}, "runtime": {}}
         for iri, index in position.items():
             self._units_of["service"][iri] = [index]
         for unit, (service, plan, runtime) in enumerate(sorted(offers)):
             self._offer_service.append(service)
+            self._offers_of[service].append(unit)
             self._units_of["plan"].setdefault(plan, []).append(unit)
             self._units_of["runtime"].setdefault(runtime, []).append(unit)
         self._met: Recent[Check, _Met] = Recent(len(checks))
@@ -97,32 +120,28 @@ class FinderIndex:
         for check in self.checks:
             self._met_by(check)
 
-    def matching(self, conditions: Sequence[Condition]) -> set[int]:
-        """The services (positions in `services`) meeting every condition, the plan-level ones on one offer."""
-        offer_level = [self._meeting(c) for c in conditions if c[0].subject != "service"]
-        if offer_level:
-            offers = set.intersection(*sorted(map(set, offer_level), key=len))
-            found = {self._offer_service[offer] for offer in offers}
+    def ask(self, conditions: Sequence[Condition]) -> Answer:
+        """Which services meet every condition, the plan-level ones on one offer."""
+        met = tuple((check.subject != "service", self._met_by(check).meeting(check, t)) for check, t in conditions)
+        on_one_offer = sorted((units for per_offer, units in met if per_offer), key=len)
+        if on_one_offer:
+            offers = functools.reduce(operator.and_, on_one_offer)  # the smallest first: each & walks the smaller
+            found = frozenset(self._offer_service[offer] for offer in offers)
         else:
-            found = set(range(len(self.services)))
-        for condition in conditions:
-            if condition[0].subject == "service":
-                found &= self._meeting(condition)
-        return found
-
-    def meeting_alone(self, condition: Condition) -> set[int]:
-        """The services meeting this one condition (on any of their offers, for a plan-level one)."""
-        met = self._meeting(condition)
-        return set(met) if condition[0].subject == "service" else {self._offer_service[offer] for offer in met}
-
-    def _meeting(self, condition: Condition) -> set[int] | frozenset[int]:
-        check, threshold = condition
-        return self._met_by(check).meeting(check, threshold)
+            found = frozenset(range(len(self.services)))
+        for per_offer, units in met:
+            if not per_offer:
+                found &= units
+        return Answer(found, met, self._offers_of)
 
     def _met_by(self, check: Check) -> _Met:
         if check not in self.checks:
             raise ValueError(f"the index was not made for the check {check.pattern!r}")
-        return self._met.get(check, lambda: _read_check(self._select, check, self._units_of[check.subject]))
+        met = self._met.get(check, lambda: _read_check(self._select, check, self._units_of[check.subject]))
+        if len(self._met) == len(self.checks):  # every check read: the IRIs are no longer needed (~100 MB at 10M)
+            for units_of in self._units_of.values():
+                units_of.clear()
+        return met
 
 
 def _read_check(select: Callable[[str], list[Row]], check: Check, units_of: dict[str, list[int]]) -> _Met:
