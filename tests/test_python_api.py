@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 import mlcloudkg
-from mlcloudkg import finder, finder_index
+from mlcloudkg import api, finder, finder_index
 from mlcloudkg.api import KnowledgeGraph, UnknownName, UnknownQuery
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import InvalidParameter, StoreTimeout
@@ -167,6 +167,25 @@ def test_a_check_that_failed_to_read_is_read_again(settings: Settings, monkeypat
     with pytest.raises(StoreTimeout):
         kg.find(free=True)
     assert kg.find(free=True).match_count == kg.find(free=True).match_count > 0  # asked again, and answered
+
+
+@pytest.mark.usefixtures("kg")  # built
+def test_dated_views_of_one_state_share_a_finder_index_and_few_are_kept(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "KEEP_DATED_FINDER_INDEXES", 1)
+    kg = KnowledgeGraph.embedded(settings, rebuild=False)
+    current = kg.finder_index()
+    article, day_after, later = kg.as_of("2020-12-17"), kg.as_of("2020-12-18"), kg.as_of("2023-01-01")
+    assert article.state_date == day_after.state_date != later.state_date  # no change on the day after
+    first = article.finder_index()
+    assert day_after.finder_index() is first  # one state, one index
+    assert later.finder_index() is not first
+    assert article.finder_index() is not first  # only one dated index kept: read again
+    assert kg.finder_index() is current  # the current view keeps its own
+    # Each index is of its own state: FloydHub offered GPUs when the article was written, and has closed since.
+    assert "FloydHub" in [c.name for c in article.find(gpu=True).matches]
+    assert "FloydHub" not in [c.name for c in kg.find(gpu=True).matches]
 
 
 def test_capabilities_are_the_same_over_a_remote_store(kg: KnowledgeGraph, remote: KnowledgeGraph) -> None:

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # Closures re-computed for other rule thresholds, kept for reuse; each is a copy of the data, so only a few.
 KEEP_HYPOTHETICAL_CLOSURES = 8
+# Finder indexes of dated views kept (the current view keeps its own): each is a set of offers per requirement (28
+# MiB at 1M triples, 435 MiB at 10M), and a request may name any date.
+KEEP_DATED_FINDER_INDEXES = 2
 
 
 class UnknownQuery(MlcloudkgError):
@@ -57,9 +60,17 @@ class KnowledgeGraph:
     >>> rows = kg.named("free-gpus", min_gpu_memory_gb=16)
     """
 
-    def __init__(self, store: SparqlStore, settings: Settings, rules: RuleSet | None = None) -> None:
+    def __init__(
+        self,
+        store: SparqlStore,
+        settings: Settings,
+        rules: RuleSet | None = None,
+        *,
+        dated_indexes: Recent[tuple[object, ...], FinderIndex] | None = None,
+    ) -> None:
         """A graph over `store`. `rules` (for explanations) default to those the store's build was reasoned with,
-        or, for a store that is not a local build, to the rules compiled from the local ontology."""
+        or, for a store that is not a local build, to the rules compiled from the local ontology. A dated view
+        (`as_of`) is given the finder indexes its graph keeps for dated views (`dated_indexes`)."""
         self.store = store
         self.settings = settings
         self.catalog, self.catalog_problems = load_catalog(settings.queries_dir)
@@ -72,6 +83,10 @@ class KnowledgeGraph:
         self._services_lock = threading.Lock()  # concurrent first requests read the services once
         self._finder_index: FinderIndex | None = None
         self._finder_index_lock = threading.Lock()
+        self._is_dated = dated_indexes is not None
+        self._dated_indexes: Recent[tuple[object, ...], FinderIndex] = (
+            Recent(KEEP_DATED_FINDER_INDEXES) if dated_indexes is None else dated_indexes
+        )
         # Freshness asked so far, resource -> latest observation: resources of the graph only (callers may pass
         # any IRI a request gave), so it holds at most one date per resource.
         self._observed: dict[str, date] = {}
@@ -138,6 +153,9 @@ class KnowledgeGraph:
         1.0 s for the offers and 4.4 s for every check, after which a finder question takes milliseconds."""
         from mlcloudkg.finder import read_index
 
+        if self._is_dated:  # shared by the views of one state: dates between two changes show the same graph
+            state = (self.store.state_date, self.store.default_graph, self.store.inferred_graph)
+            return self._dated_indexes.get(state, lambda: read_index(self))
         with self._finder_index_lock:
             if self._finder_index is None:
                 self._finder_index = read_index(self)
@@ -247,7 +265,8 @@ class KnowledgeGraph:
 
     def as_of(self, day: date | str) -> KnowledgeGraph:
         """The graph as it was on `day` (a date or YYYY-MM-DD): facts, capabilities and answers of that date."""
-        return KnowledgeGraph(self.store.as_of(self.resolve_date(day, "as of"), self.rules), self.settings, self.rules)
+        state = self.store.as_of(self.resolve_date(day, "as of"), self.rules)
+        return KnowledgeGraph(state, self.settings, self.rules, dated_indexes=self._dated_indexes)
 
     def changes(self, first: date | str, second: date | str = "now") -> dict[str, list[Change]]:
         """What changed from `first` to `second` (dates, YYYY-MM-DD or "now"): added, removed and changed facts

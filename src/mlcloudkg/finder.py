@@ -304,7 +304,7 @@ def finder_query(
 
 def read_index(kg: KnowledgeGraph) -> FinderIndex:
     """The finder's index of `kg`'s view: what meets each requirement's check."""
-    return FinderIndex(kg.query, [iri for iri, _ in kg.services()], list(CHECKS.values()))
+    return FinderIndex(kg.query, kg.services(), list(CHECKS.values()))
 
 
 def find(kg: KnowledgeGraph, requirements: Requirements, page: Page | None = None) -> FinderResult:
@@ -312,8 +312,9 @@ def find(kg: KnowledgeGraph, requirements: Requirements, page: Page | None = Non
     `page` of each list (by default the first DEFAULT_PAGE_SIZE)."""
     page = page or Page()
     conditions = _conditions(requirements)
-    answer = kg.finder_index().ask([condition for condition, _ in conditions])
-    everyone = kg.services()
+    index = kg.finder_index()
+    answer = index.ask([condition for condition, _ in conditions])
+    everyone = index.services
     matches = [position for position in range(len(everyone)) if position in answer.services]
     others = [position for position in range(len(everyone)) if position not in answer.services]
     shown_matches = [Candidate(*everyone[p]) for p in matches[page.offset : page.offset + page.limit]]

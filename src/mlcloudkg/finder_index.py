@@ -90,13 +90,15 @@ class FinderIndex:
     provides) do: the plan-level checks of a question must hold on one offer, as the finder's query says. Each
     check is read on first use (`read_ahead` reads them all), once however many threads ask for it."""
 
-    def __init__(self, select: Callable[[str], list[Row]], services: Sequence[str], checks: Sequence[Check]) -> None:
-        """Read every offer of `services` (IRIs, in the order the finder lists them) through `select`; `checks` are
-        those the index will be asked about."""
+    def __init__(
+        self, select: Callable[[str], list[Row]], services: Sequence[tuple[str, str]], checks: Sequence[Check]
+    ) -> None:
+        """Read every offer of `services` ((IRI, name), in the order the finder lists them) through `select`;
+        `checks` are those the index will be asked about."""
         self.services = services
         self.checks = checks
         self._select = select
-        position = {iri: index for index, iri in enumerate(services)}
+        position = {iri: index for index, (iri, _) in enumerate(services)}
         rows = select(
             f"{sparql_prologue()}SELECT ?service ?plan ?runtime WHERE {{ "
             "?service mlc:offersPlan ?plan . ?plan mlc:providesRuntime ?runtime }"
