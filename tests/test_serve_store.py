@@ -422,9 +422,11 @@ def test_booleans_and_asks_read_from_virtuoso_are_booleans(virtuoso_store: Store
 
 
 def test_an_answer_virtuoso_cut_short_at_its_time_limit_is_a_timeout(virtuoso_store: StoreServer) -> None:
-    # Virtuoso sends what it found by then, with status 200 (here: its limit asked for in the endpoint's URL).
+    # Virtuoso sends what it found by then with status 200, or, when it stopped where it had nothing to send, a 500
+    # with SQL state HY008 (which, depends on the timing; tests/test_store.py has the 500). Here: its limit asked for in
+    # the endpoint's URL.
     remote = over_virtuoso(virtuoso_store, endpoint=virtuoso_store.query_url + "?timeout=300")
-    with pytest.raises(StoreTimeout, match="stopped the query at its own time limit and sent what it had found"):
+    with pytest.raises(StoreTimeout, match="stopped the query at its own time limit"):
         remote.select(CROSS_JOIN)
 
 

@@ -7,7 +7,7 @@ import http.server
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pyoxigraph as ox
 import pytest
@@ -145,33 +145,51 @@ def test_a_silent_endpoint_times_out() -> None:
 
 
 @pytest.fixture
-def not_sparql() -> Iterator[str]:
-    """A loopback web server that answers every POST with an HTML page."""
+def canned_endpoint() -> Iterator[Callable[[int, str, bytes], str]]:
+    """Loopback web servers that answer every POST with one given status, media type and body."""
+    servers: list[http.server.HTTPServer] = []
 
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            body = b"<html><body>hello</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def start(status: int, media_type: str, body: bytes) -> str:
+        class Canned(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(status)
+                self.send_header("Content-Type", media_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
-            pass
+            def log_message(self, *args: object) -> None:
+                pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/sparql"
-    server.shutdown()
-    server.server_close()
+        server = http.server.HTTPServer(("127.0.0.1", 0), Canned)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/sparql"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
-def test_an_answer_that_is_not_sparql_results_is_reported(not_sparql: str) -> None:
+def test_an_answer_that_is_not_sparql_results_is_reported(canned_endpoint: Callable[[int, str, bytes], str]) -> None:
+    endpoint = canned_endpoint(200, "text/html", b"<html><body>hello</body></html>")
     with pytest.raises(StoreUnavailable, match=r"is not readable as text/html"):
-        RemoteStore(not_sparql, timeout=5).select("SELECT * WHERE { ?s ?p ?o }")
+        RemoteStore(endpoint, timeout=5).select("SELECT * WHERE { ?s ?p ?o }")
+
+
+def test_a_statement_virtuoso_cancelled_at_its_time_limit_is_a_timeout(
+    canned_endpoint: Callable[[int, str, bytes], str],
+) -> None:
+    # One of the ways Virtuoso 7.2 ends a query at its time limit (the others: status 200 with what it had found).
+    body = b"Virtuoso HY008 Error SR203: Async statement killed by SQLCancel.\n\nSPARQL query:\nSELECT ..."
+    endpoint = canned_endpoint(500, "text/plain", body)
+    with pytest.raises(StoreTimeout, match="stopped the query at its own time limit: Virtuoso HY008 Error SR203"):
+        RemoteStore(endpoint, timeout=5).select("SELECT * WHERE { ?s ?p ?o }")
+    broken = canned_endpoint(500, "text/plain", b"Virtuoso 42000 Error SR185: Undefined procedure")
+    with pytest.raises(StoreUnavailable, match="answered 500"):
+        RemoteStore(broken, timeout=5).select("SELECT * WHERE { ?s ?p ?o }")
 
 
 def test_a_remote_store_needs_an_http_url() -> None:

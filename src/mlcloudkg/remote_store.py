@@ -44,6 +44,9 @@ CHUNK_BYTES = 1 << 16
 CANCELLED = b"operation has been cancelled"
 # Virtuoso answers a query it stopped at its time limit with status 200, what it had found, and this SQL state.
 INCOMPLETE_STATE = "S1TAT"
+# ... or, stopped at a point where it has nothing to send, with status 500 and this SQL state ("operation
+# cancelled": "Async statement killed by SQLCancel").
+CANCELLED_STATE = "HY008"
 GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, */*;q=0.1"
 BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 BOOLEAN_DIGITS = {"1": "true", "0": "false"}
@@ -279,6 +282,11 @@ class RemoteStore(SparqlStore):
             return QueryRejected(f"the SPARQL endpoint refused the query ({status}): {detail}", accepted or SYNTAX)
         if status == 504:
             return StoreTimeout(f"the SPARQL endpoint {self.endpoint} timed out: {detail}", accepted)
+        if status == 500 and f" {CANCELLED_STATE} " in f" {detail} ":
+            return StoreTimeout(
+                f"the SPARQL endpoint {self.endpoint} stopped the query at its own time limit: {detail}",
+                "a cheaper query, or a longer time limit on the store",
+            )
         failed = StoreUnavailable(
             f"the SPARQL endpoint {self.endpoint} answered {status}: {detail}",
             accepted or "the URL of a SPARQL 1.1 endpoint",
