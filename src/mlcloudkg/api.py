@@ -38,6 +38,8 @@ KEEP_HYPOTHETICAL_CLOSURES = 8
 # Finder indexes of dated views kept (the current view keeps its own): each is a set of offers per requirement (28
 # MiB at 1M triples, 435 MiB at 10M), and a request may name any date.
 KEEP_DATED_FINDER_INDEXES = 2
+# Finder indexes by the state of the graph they were read from (see KnowledgeGraph.finder_index).
+FinderIndexes = Recent[tuple[object, ...], "FinderIndex"]
 
 
 class UnknownQuery(MlcloudkgError):
@@ -66,7 +68,7 @@ class KnowledgeGraph:
         settings: Settings,
         rules: RuleSet | None = None,
         *,
-        dated_indexes: Recent[tuple[object, ...], FinderIndex] | None = None,
+        dated_indexes: FinderIndexes | None = None,
     ) -> None:
         """A graph over `store`. `rules` (for explanations) default to those the store's build was reasoned with,
         or, for a store that is not a local build, to the rules compiled from the local ontology. A dated view
@@ -81,12 +83,11 @@ class KnowledgeGraph:
         self._hypotheticals: Recent[tuple[tuple[str, str], ...], SparqlStore] = Recent(KEEP_HYPOTHETICAL_CLOSURES)
         self._services: list[tuple[str, str]] | None = None
         self._services_lock = threading.Lock()  # concurrent first requests read the services once
-        self._finder_index: FinderIndex | None = None
-        self._finder_index_lock = threading.Lock()
-        self._is_dated = dated_indexes is not None
-        self._dated_indexes: Recent[tuple[object, ...], FinderIndex] = (
-            Recent(KEEP_DATED_FINDER_INDEXES) if dated_indexes is None else dated_indexes
-        )
+        # The finder indexes this view's dated views share (a dated view's are its graph's), and those it reads
+        # its own from: a dated view, the shared ones; the current view, its own (never pushed out by dated ones).
+        dated = dated_indexes is not None
+        self._dated_indexes: FinderIndexes = dated_indexes if dated else Recent(KEEP_DATED_FINDER_INDEXES)
+        self._finder_indexes: FinderIndexes = self._dated_indexes if dated else Recent(1)
         # Freshness asked so far, resource -> latest observation: resources of the graph only (callers may pass
         # any IRI a request gave), so it holds at most one date per resource.
         self._observed: dict[str, date] = {}
@@ -153,13 +154,9 @@ class KnowledgeGraph:
         1.0 s for the offers and 4.4 s for every check, after which a finder question takes milliseconds."""
         from mlcloudkg.finder import read_index
 
-        if self._is_dated:  # shared by the views of one state: dates between two changes show the same graph
-            state = (self.store.state_date, self.store.default_graph, self.store.inferred_graph)
-            return self._dated_indexes.get(state, lambda: read_index(self))
-        with self._finder_index_lock:
-            if self._finder_index is None:
-                self._finder_index = read_index(self)
-            return self._finder_index
+        # Keyed by the state: dated views of dates between two changes show the same graph.
+        state = (self.store.state_date, self.store.default_graph, self.store.inferred_graph)
+        return self._finder_indexes.get(state, lambda: read_index(self))
 
     def named_query(self, name: str) -> NamedQuery:
         """A query of queries/ by name (the file name without .rq)."""

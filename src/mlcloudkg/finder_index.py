@@ -51,10 +51,10 @@ Condition = tuple[Check, Decimal | None]
 
 @dataclass(frozen=True)
 class _Met:
-    """The units (services, or offers: a plan with one of its runtimes) meeting one check: for a threshold, the best
-    value of each, in order."""
+    """The units (services, or offers: a plan with one of its runtimes) meeting one check: for a yes/no check, the
+    units; for a threshold, the best value of each unit having one, in order."""
 
-    units: frozenset[int]
+    units: frozenset[int] = frozenset()  # for a yes/no check
     values: tuple[Number, ...] = ()  # ascending, for a threshold
     ordered_units: tuple[int, ...] = ()  # the unit of each value
 
@@ -110,7 +110,7 @@ class FinderIndex:
         self._units_of: dict[Subject, dict[str, list[int]]] = {"service": {}, "plan": {}, "runtime": {}}
         for iri, index in position.items():
             self._units_of["service"][iri] = [index]
-        for unit, (service, plan, runtime) in enumerate(sorted(offers)):
+        for unit, (service, plan, runtime) in enumerate(offers):
             self._offer_service.append(service)
             self._offers_of[service].append(unit)
             self._units_of["plan"].setdefault(plan, []).append(unit)
@@ -163,7 +163,7 @@ def _read_check(select: Callable[[str], list[Row]], check: Check, units_of: dict
         for unit in units_of.get(row[check.subject], ()):
             best[unit] = pick(best[unit], value) if unit in best else value
     ordered = sorted(best.items(), key=lambda item: item[1])
-    return _Met(frozenset(best), tuple(value for _, value in ordered), tuple(unit for unit, _ in ordered))
+    return _Met(values=tuple(value for _, value in ordered), ordered_units=tuple(unit for unit, _ in ordered))
 
 
 def _is_number(value: object) -> bool:
