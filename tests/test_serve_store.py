@@ -5,6 +5,7 @@ gone."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import re
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -456,3 +458,52 @@ def test_the_python_api_over_virtuoso_finds_what_the_embedded_graph_finds(
     found, expected = (graph.find(**requirements).to_dict() for graph in (remote, kg))
     assert found["matches"] == expected["matches"] and found["others"] == expected["others"]
     assert found["match_count"] + found["other_count"] == len(kg.services())
+
+
+@pytest.fixture
+def slow_proxy() -> Iterator[Callable[[str, float], str]]:
+    """Loopback proxies that pass each POST on to a SPARQL endpoint after a delay: a store that takes its time."""
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def start(endpoint: str, delay: float) -> str:
+        class Slow(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(delay)
+                passed = {name: self.headers[name] for name in ("Content-Type", "Accept") if name in self.headers}
+                answer = requests.post(endpoint + "?" + urlsplit(self.path).query, data=body, headers=passed)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", "text/plain"))
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                with contextlib.suppress(ConnectionError):  # the client gave up waiting
+                    self.wfile.write(answer.content)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/query"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_reads_of_the_whole_graph_are_not_held_to_a_clients_time_limit(
+    oxigraph_store: StoreServer, kg: KnowledgeGraph, settings: Settings, slow_proxy: Callable[[str, float], str]
+) -> None:
+    # Every answer takes 0.4 s and a query gets 0.2 s: over a large store, the service list and each check of the
+    # finder's index take longer than a client's query may (about 11 s for the largest at 10M triples, by scaling).
+    from mlcloudkg.finder import Requirements, _conditions
+
+    remote = KnowledgeGraph.remote(slow_proxy(oxigraph_store.query_url, 0.4), settings, timeout=0.2)
+    with pytest.raises(StoreTimeout, match=r"did not answer within 0\.2 s"):
+        remote.query(FREE_GPU_SERVICES)
+    assert remote.services() == kg.services()
+    question = [condition for condition, _ in _conditions(Requirements(free=True, min_session_hours=Decimal(7)))]
+    found, expected = (graph.finder_index().ask(question).services for graph in (remote, kg))
+    assert found == expected and 0 < len(found) < len(kg.services())

@@ -141,7 +141,7 @@ class KnowledgeGraph:
         took 2.9 s to read at 10M triples) and every comparison and finder page needs it."""
         with self._services_lock:
             if self._services is None:
-                rows = self.query("""
+                rows = self.store.for_whole_graph_reads().select("""
                     PREFIX mlc: <https://w3id.org/mlcloudkg/ontology#> PREFIX schema: <https://schema.org/>
                     SELECT ?service ?serviceName WHERE { ?service a mlc:NotebookService ; schema:name ?serviceName }""")
                 named = {row["service"]: row["serviceName"] for row in rows}

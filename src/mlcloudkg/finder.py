@@ -303,8 +303,8 @@ def finder_query(
 
 
 def read_index(kg: KnowledgeGraph) -> FinderIndex:
-    """The finder's index of `kg`'s view: what meets each requirement's check."""
-    return FinderIndex(kg.query, kg.services(), list(CHECKS.values()))
+    """The finder's index of `kg`'s view: what meets each requirement's check (each a read of the whole graph)."""
+    return FinderIndex(kg.store.for_whole_graph_reads().select, kg.services(), list(CHECKS.values()))
 
 
 def find(kg: KnowledgeGraph, requirements: Requirements, page: Page | None = None) -> FinderResult:

@@ -40,6 +40,10 @@ from mlcloudkg.sparql_text import Kind, tokens
 from mlcloudkg.store import SYNTAX, QueryResult, SparqlStore, Term
 
 CHUNK_BYTES = 1 << 16
+# The time limit of the reads over the whole dataset that the service makes for itself (see for_whole_graph_reads):
+# the downloads (22 min for the graphs of 10M triples), the passages (18 s at 10M), the finder's index (11 s for its
+# largest check, scaled from 1M).
+WHOLE_GRAPH_READ_SECONDS = 300.0
 # What Oxigraph's server writes at the end of an answer it stopped at its own time limit (with status 200).
 CANCELLED = b"operation has been cancelled"
 # Virtuoso answers a query it stopped at its time limit with status 200, what it had found, and this SQL state.
@@ -95,8 +99,8 @@ class RemoteStore(SparqlStore):
         state_date: date | None = None,
         authorization: str = "",
         max_response_bytes: int | None = None,
-        named_graphs: tuple[str, ...] | None = None,
         published_default: ox.NamedNode | None = None,
+        graph_list: list[tuple[str, ...]] | None = None,
     ) -> None:
         if not endpoint.startswith(("http://", "https://")):
             raise ConfigurationError(
@@ -113,15 +117,20 @@ class RemoteStore(SparqlStore):
         self.default_graph = default_graph
         self.inferred_graph = inferred_graph
         self._state_date = state_date
-        self._named_graphs = named_graphs
+        # The dataset's named graphs once asked (one item), shared by every copy and view made from this store.
+        self._graph_list = graph_list if graph_list is not None else []
         self.published_default = published_default
 
     def view(self, default_graph: ox.NamedNode, inferred_graph: ox.NamedNode, state_date: date) -> RemoteStore:
         return self._copy(default_graph=default_graph, inferred_graph=inferred_graph, state_date=state_date)
 
     def limited(self, timeout: float, max_response_bytes: int | None) -> RemoteStore:
-        """The same view with another time limit and answer size limit (for reading whole graphs, say)."""
+        """The same view with another time limit and answer size limit."""
         return self._copy(timeout=timeout, max_response_bytes=max_response_bytes)
+
+    def for_whole_graph_reads(self) -> RemoteStore:
+        """The same view with the longer time limit of whole-dataset reads, and no answer size limit."""
+        return self.limited(max(self.timeout, WHOLE_GRAPH_READ_SECONDS), None)
 
     def _copy(self, **changes: object) -> RemoteStore:
         settings: dict[str, object] = {
@@ -132,7 +141,7 @@ class RemoteStore(SparqlStore):
             "state_date": self._state_date,
             "authorization": self.authorization,
             "max_response_bytes": self.max_response_bytes,
-            "named_graphs": tuple(g.value for g in self.named_graphs()),
+            "graph_list": self._graph_list,
             "published_default": self.published_default,
         }
         return RemoteStore(self.endpoint, **{**settings, **changes})  # type: ignore[arg-type]
@@ -144,8 +153,8 @@ class RemoteStore(SparqlStore):
     def named_graphs(self) -> list[ox.NamedNode]:
         """The dataset's named graphs, as graph:provenance describes them: not every store lists its graphs for
         `GRAPH ?g {}` (Virtuoso answers none), and a store may hold graphs of its own or of other datasets."""
-        if self._named_graphs is None:  # asked once, then shared with every view made from this store
-            rows = self.evaluate_in(DESCRIBED_GRAPHS_QUERY, None, None)
+        if not self._graph_list:
+            rows = self.for_whole_graph_reads().evaluate_in(DESCRIBED_GRAPHS_QUERY, None, None)
             assert isinstance(rows, ox.QuerySolutions)
             described: set[str] = {graph.value for graph in WHOLE_DATASET_GRAPHS}
             for row in rows:
@@ -153,8 +162,8 @@ class RemoteStore(SparqlStore):
                     described.add(row["g"].value)
                 if isinstance(row["day"], ox.Literal):
                     described.update(g.value for g in snapshot_graphs(date.fromisoformat(row["day"].value)))
-            self._named_graphs = tuple(sorted(described))
-        return [ox.NamedNode(g) for g in self._named_graphs]
+            self._graph_list[:] = [tuple(sorted(described))]
+        return [ox.NamedNode(g) for g in self._graph_list[0]]
 
     def _in_query(self, term: Term) -> str | None:
         return str(skolemized(term))  # a blank node of ours is stored as its skolem IRI: it can be asked about

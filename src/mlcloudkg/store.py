@@ -63,17 +63,24 @@ class SparqlStore(ABC):
     def view(self, default_graph: ox.NamedNode, inferred_graph: ox.NamedNode, state_date: date) -> SparqlStore:
         """The same data with a stored snapshot as the default graph."""
 
+    def for_whole_graph_reads(self) -> SparqlStore:
+        """This view for the reads over the whole dataset that the service makes for itself, each once per version
+        (the passages, the service list, the finder's index, the downloads): they get the time they need, not the
+        time limit of a client's query (over a remote store of 10M triples, some take longer). In this process no
+        query has a time limit: the same store."""
+        return self
+
     # -- time ---------------------------------------------------------------------------------------------------
 
     @cached_property
     def passages(self) -> list[Passage]:
         """Every source passage with its dates (read once)."""
-        return passages(self.select_terms)
+        return passages(self.for_whole_graph_reads().select_terms)
 
     @cached_property
     def timeline(self) -> Timeline:
         """Every passage with its dates and facts (read once: history questions all start from it)."""
-        return Timeline.read(self.select_terms)
+        return Timeline.read(self.for_whole_graph_reads().select_terms)
 
     @property
     def state_date(self) -> date:

@@ -40,7 +40,6 @@ from mlcloudkg.web import metrics
 
 log = logging.getLogger(__name__)
 RETIRE_AFTER_SECONDS = 60.0
-DOWNLOAD_TIMEOUT_SECONDS = 300.0  # for reading a store's graphs whole, to write the downloads
 # The store's downloads kept on disk, by version (each is a copy of the dataset: gigabytes at 10M triples), and how
 # old a writer's staging directory must be to count as left by one that died (writing them took 22 min at 10M).
 KEEP_DOWNLOAD_VERSIONS = 2
@@ -116,8 +115,7 @@ class Served:
     def _write_downloads(self) -> None:
         store = self.kg.store
         assert isinstance(store, RemoteStore), "a local build has its downloads already"
-        # Whole graphs: a longer time limit than a query's, and no answer size limit.
-        reader = store.limited(max(store.timeout, DOWNLOAD_TIMEOUT_SECONDS), None)
+        reader = store.for_whole_graph_reads()
         self.downloads.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.downloads.parent))
 
