@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -132,6 +133,7 @@ def test_the_finder_reads_each_check_once_however_many_threads_ask(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kg = KnowledgeGraph.embedded(settings, rebuild=False)  # its own index: the session's has read its checks
+    monkeypatch.setattr(finder, "_kept_index", lambda kg: None)  # read from the graph, not a saved index
     real_read = finder_index._read_check
     read: list[str] = []
     first_started = threading.Event()
@@ -155,6 +157,7 @@ def test_the_finder_reads_each_check_once_however_many_threads_ask(
 @pytest.mark.usefixtures("kg")  # built
 def test_a_check_that_failed_to_read_is_read_again(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     kg = KnowledgeGraph.embedded(settings, rebuild=False)
+    monkeypatch.setattr(finder, "_kept_index", lambda kg: None)
     real_read = finder_index._read_check
     failing = [True]
 
@@ -167,6 +170,50 @@ def test_a_check_that_failed_to_read_is_read_again(settings: Settings, monkeypat
     with pytest.raises(StoreTimeout):
         kg.find(free=True)
     assert kg.find(free=True).match_count == kg.find(free=True).match_count > 0  # asked again, and answered
+
+
+QUESTIONS = [
+    {},
+    {"free": True},
+    {"free": True, "min_gpu_memory_gb": 16, "private_notebooks": True},
+    {"min_session_hours": 12, "persistent_storage": True},
+    {"max_price_per_gpu_hour": "0.5", "tensor_cores": True},
+    {"cli": True, "experiment_tracking": True},
+]
+
+
+@pytest.mark.usefixtures("kg")  # built
+def test_the_finder_index_is_kept_beside_the_build_and_loaded_by_later_graphs(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A file of this test's own: the session's server may save the index under the usual name at any time.
+    monkeypatch.setattr(finder, "INDEX_FILE", f"finder-index-{uuid.uuid4().hex}.json")
+    first = KnowledgeGraph.embedded(settings, rebuild=False)
+    kept = first.store.build.directory / finder.INDEX_FILE
+    first.find(free=True)
+    assert not kept.exists()  # saved only once complete
+    first.finder_index().read_ahead()
+    assert kept.exists()
+    real_read = finder_index._read_check
+
+    def no_read(*arguments: object) -> object:
+        raise AssertionError("a check was read from the graph")
+
+    try:
+        monkeypatch.setattr(finder_index, "_read_check", no_read)
+        loaded = KnowledgeGraph.embedded(settings, rebuild=False)
+        for question in QUESTIONS:
+            assert loaded.find(**question).to_dict() == first.find(**question).to_dict(), question
+        # Another set of checks (a new release of the finder) does not use it.
+        assert finder_index.FinderIndex.load(kept, list(finder.CHECKS.values())[:-1]) is None
+        # A broken file is read past, and the index read from the graph again.
+        kept.write_text('{"format": 1, "checks": "')
+        monkeypatch.setattr(finder_index, "_read_check", real_read)
+        again = KnowledgeGraph.embedded(settings, rebuild=False)
+        assert again.find(free=True).to_dict() == first.find(free=True).to_dict()
+        assert f"{kept} holds no finder index (JSONDecodeError" in caplog.text
+    finally:
+        kept.unlink(missing_ok=True)
 
 
 @pytest.mark.usefixtures("kg")  # built
