@@ -60,13 +60,18 @@ def check_query(raw: bytes | str, known_graphs: frozenset[str], limits: Limits) 
     as_spec = unescape_codepoints(raw)
     # Without \u escapes both readings are the same tokens: read and checked once (most of the guard's time).
     readings = [as_engine_reads] if as_spec == raw else [as_engine_reads, _without_comments(as_spec)]
-    for found in readings:
+    keywords = [{t.word for t in found if t.kind is Kind.KEYWORD} for found in readings]
+    for found, words in zip(readings, keywords, strict=True):
         _check_nesting(found, limits.max_nesting)
-        _refuse_writes_and_service({t.word for t in found if t.kind is Kind.KEYWORD})
+        _refuse_writes_and_service(words)
     form = next((t.word for t in as_engine_reads if t.kind is Kind.KEYWORD and t.word in QUERY_FORMS), None)
     if form is None:
         raise QueryRejected("this is not a SPARQL query", READ_ONLY)
-    clauses = [_dataset_clauses(found) for found in readings]
+    # Most queries have no FROM: their dataset clauses need no second walk through the tokens.
+    clauses = [
+        _dataset_clauses(found) if "FROM" in words else ([], [])
+        for found, words in zip(readings, keywords, strict=True)
+    ]
     foreign = [iri for graphs, named in clauses for iri in (*graphs, *named) if iri not in known_graphs]
     if foreign:
         raise QueryRejected(
