@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -63,6 +65,28 @@ def project_copy(tmp_path: Path) -> Callable[[], Settings]:
 @pytest.fixture(scope="session")
 def article_text() -> str:
     return ARTICLE_COPY.read_text(encoding="utf-8")
+
+
+# Starts a stand-in web server for a request handler class, and returns its base URL (see loopback_http).
+StandIn = Callable[[type[http.server.BaseHTTPRequestHandler]], str]
+
+
+@pytest.fixture
+def loopback_http() -> Iterator[StandIn]:
+    """Start stand-in web servers on loopback, one per request handler class given; each call returns the server's
+    base URL (http://127.0.0.1:PORT). They stop when the test ends."""
+    started: list[http.server.ThreadingHTTPServer] = []
+
+    def start(handler: type[http.server.BaseHTTPRequestHandler]) -> str:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        started.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in started:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:

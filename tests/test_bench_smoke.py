@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import http.server
 import math
-import threading
 from pathlib import Path
 
 from bench import loadgen, workload
 from bench.loadgen import percentile
 from bench.report import growth_exponent, ratio, table
+
+from .conftest import StandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +49,9 @@ def test_table_pads_columns_to_the_widest_cell() -> None:
     ]
 
 
-def test_no_query_text_is_sent_twice_across_runs_and_every_server_gets_the_same_questions() -> None:
+def test_no_query_text_is_sent_twice_across_runs_and_every_server_gets_the_same_questions(
+    loopback_http: StandIn,
+) -> None:
     """Our result cache answers a text it has seen: a benchmark that sent one twice would time the cache. And the
     n-th question of a kind is the same on every server, whatever else each was asked before (a latency run stops
     at its time budget, so servers get different numbers of the other questions)."""
@@ -68,20 +71,16 @@ def test_no_query_text_is_sent_twice_across_runs_and_every_server_gets_the_same_
         def log_message(self, *_: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        ours, peer = (loadgen.Endpoint(name, server.server_address[1], f"/{name}") for name in ("ours", "peer"))
-        comparison, finder = (item.make for item in workload.items(ROOT / "queries", 10_000)[:2])
-        loadgen.latency(ours, finder, samples=3, budget=10, timeout=10)  # asked of ours only
-        for endpoint in (ours, peer):
-            loadgen.latency(endpoint, comparison, samples=5, budget=10, timeout=10)
-        first_comparisons = {path: list(texts[-6:]) for path, texts in received.items()}
-        for _ in range(3):  # rounds, as --repeat runs them
-            loadgen.latency(ours, comparison, samples=5, budget=10, timeout=10)
-            loadgen.throughput(ours, [comparison, finder], clients=2, duration=0.2, timeout=10)
-    finally:
-        server.shutdown()
+    port = int(loopback_http(Endpoint).rsplit(":", 1)[1])
+    ours, peer = (loadgen.Endpoint(name, port, f"/{name}") for name in ("ours", "peer"))
+    comparison, finder = (item.make for item in workload.items(ROOT / "queries", 10_000)[:2])
+    loadgen.latency(ours, finder, samples=3, budget=10, timeout=10)  # asked of ours only
+    for endpoint in (ours, peer):
+        loadgen.latency(endpoint, comparison, samples=5, budget=10, timeout=10)
+    first_comparisons = {path: list(texts[-6:]) for path, texts in received.items()}
+    for _ in range(3):  # rounds, as --repeat runs them
+        loadgen.latency(ours, comparison, samples=5, budget=10, timeout=10)
+        loadgen.throughput(ours, [comparison, finder], clients=2, duration=0.2, timeout=10)
     assert first_comparisons["/ours"] == first_comparisons["/peer"]
     assert len(received["/ours"]) > 4 + 3 * 6
     assert len(set(received["/ours"])) == len(received["/ours"])

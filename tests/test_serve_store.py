@@ -30,7 +30,7 @@ from mlcloudkg.errors import ConfigurationError, PublishFailed, StoreTimeout
 from mlcloudkg.publish import GraphStoreClient, publish
 from mlcloudkg.remote_store import RemoteStore
 
-from .conftest import STORES, LiveServer, OxigraphServer, StoreServer, free_port, run_cli, serve_store
+from .conftest import STORES, LiveServer, OxigraphServer, StandIn, StoreServer, free_port, run_cli, serve_store
 
 KG = "https://w3id.org/mlcloudkg/id/"
 PROVENANCE = "https://w3id.org/mlcloudkg/graph/provenance"
@@ -461,9 +461,8 @@ def test_the_python_api_over_virtuoso_finds_what_the_embedded_graph_finds(
 
 
 @pytest.fixture
-def slow_proxy() -> Iterator[Callable[[str, float], str]]:
+def slow_proxy(loopback_http: StandIn) -> Callable[[str, float], str]:
     """Loopback proxies that pass each POST on to a SPARQL endpoint after a delay: a store that takes its time."""
-    servers: list[http.server.ThreadingHTTPServer] = []
 
     def start(endpoint: str, delay: float) -> str:
         class Slow(http.server.BaseHTTPRequestHandler):
@@ -482,15 +481,9 @@ def slow_proxy() -> Iterator[Callable[[str, float], str]]:
             def log_message(self, *args: object) -> None:
                 pass
 
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}/query"
+        return loopback_http(Slow) + "/query"
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return start
 
 
 def test_reads_of_the_whole_graph_are_not_held_to_a_clients_time_limit(

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import http.server
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pyoxigraph as ox
 import pytest
@@ -18,7 +17,7 @@ from mlcloudkg.history import change_dates
 from mlcloudkg.remote_store import RemoteStore
 from mlcloudkg.store import WorkerStore
 
-from .conftest import LiveServer, free_port
+from .conftest import LiveServer, StandIn, free_port
 
 PREFIXES = """PREFIX mlc: <https://w3id.org/mlcloudkg/ontology#> PREFIX schema: <https://schema.org/>
 PREFIX kg: <https://w3id.org/mlcloudkg/id/> PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
@@ -145,9 +144,8 @@ def test_a_silent_endpoint_times_out() -> None:
 
 
 @pytest.fixture
-def canned_endpoint() -> Iterator[Callable[[int, str, bytes], str]]:
+def canned_endpoint(loopback_http: StandIn) -> Callable[[int, str, bytes], str]:
     """Loopback web servers that answer every POST with one given status, media type and body."""
-    servers: list[http.server.HTTPServer] = []
 
     def start(status: int, media_type: str, body: bytes) -> str:
         class Canned(http.server.BaseHTTPRequestHandler):
@@ -162,15 +160,9 @@ def canned_endpoint() -> Iterator[Callable[[int, str, bytes], str]]:
             def log_message(self, *args: object) -> None:
                 pass
 
-        server = http.server.HTTPServer(("127.0.0.1", 0), Canned)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}/sparql"
+        return loopback_http(Canned) + "/sparql"
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return start
 
 
 def test_an_answer_that_is_not_sparql_results_is_reported(canned_endpoint: Callable[[int, str, bytes], str]) -> None:
