@@ -4,7 +4,8 @@ The finder's question joins every plan and runtime of every service with each re
 1M triples, 3.8 s at 10M, whatever page is shown. A view's graph never changes, so each check's pattern is asked
 once, on its own, for the whole graph (which subjects meet it, and for a threshold the best value each has), and a
 finder question becomes set intersections over those answers. The query the finder shows states the same thing in
-SPARQL; tests hold the two to the same answers.
+SPARQL; tests hold the two to the same answers. A complete index can be saved to a file, so that a build's is read
+once, not once per process (see finder.read_index).
 """
 
 from __future__ import annotations

@@ -66,8 +66,8 @@ class SparqlStore(ABC):
     def for_whole_graph_reads(self) -> SparqlStore:
         """This view for the reads over the whole dataset that the service makes for itself, each once per version
         (the passages, the service list, the finder's index, the downloads): they get the time they need, not the
-        time limit of a client's query (over a remote store of 10M triples, some take longer). In this process no
-        query has a time limit: the same store."""
+        time limit of a client's query (over a remote store of 10M triples, some take longer). This store itself,
+        unless its queries have a time limit (a remote store's do; one in this process has none)."""
         return self
 
     # -- time ---------------------------------------------------------------------------------------------------
