@@ -32,6 +32,8 @@ from mlcloudkg.store import Row
 log = logging.getLogger(__name__)
 Subject = Literal["service", "plan", "runtime"]
 FILE_FORMAT = 1  # of a saved index: changes when what the file holds changes
+# An offer: a plan of a service with one runtime the plan provides (the unit of plan and runtime checks).
+OFFERS = "SELECT ?service ?plan ?runtime WHERE { ?service mlc:offersPlan ?plan . ?plan mlc:providesRuntime ?runtime }"
 Number = Decimal | int | float
 
 
@@ -132,10 +134,7 @@ class FinderIndex:
     ) -> FinderIndex:
         """Read every offer of `services` through `select` now, and each check when first asked about."""
         position = {iri: index for index, (iri, _) in enumerate(services)}
-        rows = select(
-            f"{sparql_prologue()}SELECT ?service ?plan ?runtime WHERE {{ "
-            "?service mlc:offersPlan ?plan . ?plan mlc:providesRuntime ?runtime }"
-        )
+        rows = select(sparql_prologue() + OFFERS)
         # Units of service checks are positions in `services`; of plan and runtime checks, offers (rows here).
         offers = {(position[row["service"]], row["plan"], row["runtime"]) for row in rows if row["service"] in position}
         offer_service: list[int] = []
@@ -161,7 +160,7 @@ class FinderIndex:
         """The index saved in `path` for these `checks`; None if there is none, or it was made for other checks."""
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-            if document["format"] != FILE_FORMAT or document["checks"] != checks_fingerprint(checks):
+            if document["format"] != FILE_FORMAT or document["checks"] != _fingerprint(checks):
                 return None
             services = [(iri, name) for iri, name in document["services"]]
             index = cls(services, checks, document["offer_service"], _nothing_to_read)
@@ -180,7 +179,7 @@ class FinderIndex:
             raise ValueError("only an index with every check read can be saved")
         document = {
             "format": FILE_FORMAT,
-            "checks": checks_fingerprint(self.checks),
+            "checks": _fingerprint(self.checks),
             "services": self.services,
             "offer_service": self._offer_service,
             "met": [_met_document(self._met_by(check)) for check in self.checks],
@@ -243,9 +242,9 @@ def _read_check(select: Callable[[str], list[Row]], check: Check, units_of: dict
     return _Met(values=tuple(value for _, value in ordered), ordered_units=tuple(unit for unit, _ in ordered))
 
 
-def checks_fingerprint(checks: Sequence[Check]) -> str:
-    """Names the checks a saved index answers: a saved index is used only by the same checks."""
-    fields = [(c.subject, c.pattern, c.measure, c.at_least) for c in checks]
+def _fingerprint(checks: Sequence[Check]) -> str:
+    """Names the queries a saved index was read with (its offers and checks): only the same ones use it."""
+    fields = [OFFERS, *((c.subject, c.pattern, c.measure, c.at_least) for c in checks)]
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]
 
 
