@@ -9,7 +9,7 @@ import pytest
 import rdflib
 
 from mlcloudkg import sources
-from mlcloudkg.build import build, current_build
+from mlcloudkg.build import Build, build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.export import DOWNLOADS
 from mlcloudkg.namespaces import GRAPH_CURRENT, GRAPH_PROVENANCE, KG, MLC
@@ -23,6 +23,31 @@ def test_an_unchanged_build_is_reused(project_copy: Callable[[], Settings]) -> N
     assert not first.reused and again.reused
     assert again.build.directory == first.build.directory
     assert again.seconds < first.seconds / 10
+
+
+def test_a_build_is_prepared_for_serving_before_it_becomes_the_current_one(
+    project_copy: Callable[[], Settings],
+) -> None:
+    settings = project_copy()
+    seen: list[tuple[str, bool]] = []
+
+    def before_serving(built: Build) -> None:
+        current = settings.build_dir / "current"
+        seen.append((built.digest, current.exists() and current.resolve() == built.directory))
+        assert (built.directory / "manifest.json").is_file()  # finished
+
+    first = build(settings, before_serving=before_serving).build
+    assert seen == [(first.digest, False)]
+    build(settings, before_serving=before_serving)  # the current build already: nothing to prepare
+    assert len(seen) == 1
+    path = settings.data_dir / "article-colab-vs-gradient-2020-12-17.trig"
+    original = path.read_text()
+    path.write_text(original.replace('schema:name "Deepnote" ;', 'schema:name "Deepnote Inc." ;'))
+    second = build(settings).build
+    path.write_text(original)  # back to the first build, which becomes the current one again
+    assert build(settings, before_serving=before_serving).reused
+    assert seen == [(first.digest, False), (first.digest, False)]
+    assert current_build(settings).directory == first.directory != second.directory
 
 
 def test_the_manifest_counts_the_statements_of_every_graph(settings: Settings) -> None:

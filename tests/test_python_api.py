@@ -8,6 +8,7 @@ import datetime as dt
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -16,11 +17,13 @@ import pytest
 import mlcloudkg
 from mlcloudkg import api, finder, finder_index
 from mlcloudkg.api import KnowledgeGraph, UnknownName, UnknownQuery
+from mlcloudkg.build import current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import InvalidParameter, StoreTimeout
 from mlcloudkg.finder import RequirementError
 from mlcloudkg.queries import ParameterError
 from mlcloudkg.remote_store import RemoteStore
+from mlcloudkg.served_build import build_to_serve
 
 from .conftest import LiveServer
 
@@ -217,6 +220,36 @@ def test_the_finder_index_is_kept_beside_the_build_and_loaded_by_later_graphs(
         assert f"{kept} holds no finder index (JSONDecodeError" in caplog.text
     finally:
         kept.unlink(missing_ok=True)
+
+
+def test_a_build_to_serve_keeps_the_finder_index_first_and_stands_without_it(
+    project_copy: Callable[[], Settings],
+    kg: KnowledgeGraph,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = project_copy()
+    built = build_to_serve(settings).build
+    kept = built.directory / finder.INDEX_FILE
+    assert finder_index.FinderIndex.load(kept, list(finder.CHECKS.values())) is not None
+    real_read = finder_index._read_check
+
+    def no_read(*arguments: object) -> object:
+        raise RuntimeError("the graph was read")
+
+    monkeypatch.setattr(finder_index, "_read_check", no_read)
+    served = KnowledgeGraph.embedded(settings)  # up to date: opens the build, and loads its index
+    monkeypatch.setattr(served.store, "for_whole_graph_reads", no_read)
+    for question in QUESTIONS:
+        assert served.find(**question).to_dict() == kg.find(**question).to_dict(), question
+    # An index that cannot be read does not fail the build: it is served, and its processes read their own.
+    rebuilt = build_to_serve(settings, force=True).build
+    assert current_build(settings).directory == rebuilt.directory
+    assert not (rebuilt.directory / finder.INDEX_FILE).exists()
+    assert f"the finder's index of build {rebuilt.digest} was not kept" in caplog.text
+    assert "RuntimeError: the graph was read" in caplog.text
+    monkeypatch.setattr(finder_index, "_read_check", real_read)
+    assert KnowledgeGraph.embedded(settings).find(free=True).to_dict() == kg.find(free=True).to_dict()
 
 
 @pytest.mark.usefixtures("kg")  # built

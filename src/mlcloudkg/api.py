@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from mlcloudkg.build import build, current_build
+from mlcloudkg.build import current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import MlcloudkgError
+from mlcloudkg.finder_index import FinderIndex, read_services
 from mlcloudkg.history import Change, Freshness, Timeline, changes, latest_observations
 from mlcloudkg.namespaces import GRAPH_ONTOLOGY, KG, MLC, PREFIXES, compact
 from mlcloudkg.queries import NamedQuery, Parameter, ParameterError, load_catalog
@@ -24,13 +25,13 @@ from mlcloudkg.reasoning.explain import Explainer, Explanation, Proof
 from mlcloudkg.reasoning.rules import RuleSet, compile_rules
 from mlcloudkg.recent import Recent
 from mlcloudkg.remote_store import RemoteStore
+from mlcloudkg.served_build import build_to_serve
 from mlcloudkg.sources import load_ontology, to_rdflib
 from mlcloudkg.store import GraphStore, Row, SparqlStore
 
 if TYPE_CHECKING:
     from mlcloudkg.compare import Comparison
     from mlcloudkg.finder import FinderResult, Page, Requirements
-    from mlcloudkg.finder_index import FinderIndex
 
 log = logging.getLogger(__name__)
 # Closures re-computed for other rule thresholds, kept for reuse; each is a copy of the data, so only a few.
@@ -97,7 +98,7 @@ class KnowledgeGraph:
     def embedded(cls, settings: Settings | None = None, *, rebuild: bool = True) -> KnowledgeGraph:
         """Open the built dataset, building it first (a no-op when the sources are unchanged) unless told not to."""
         settings = settings or Settings.from_env()
-        found = build(settings).build if rebuild else current_build(settings)
+        found = build_to_serve(settings).build if rebuild else current_build(settings)
         return cls(GraphStore.open(found), settings)
 
     @classmethod
@@ -141,12 +142,7 @@ class KnowledgeGraph:
         took 2.9 s to read at 10M triples) and every comparison and finder page needs it."""
         with self._services_lock:
             if self._services is None:
-                rows = self.store.for_whole_graph_reads().select("""
-                    PREFIX mlc: <https://w3id.org/mlcloudkg/ontology#> PREFIX schema: <https://schema.org/>
-                    SELECT ?service ?serviceName WHERE { ?service a mlc:NotebookService ; schema:name ?serviceName }""")
-                named = {row["service"]: row["serviceName"] for row in rows}
-                # Sorted here: Oxigraph's ORDER BY took 0.35 s of 0.43 s for the 8,006 services at 1M triples.
-                self._services = sorted(named.items(), key=lambda item: (item[1].lower(), item[0]))
+                self._services = read_services(self.store.for_whole_graph_reads().select)
             return self._services
 
     def finder_index(self) -> FinderIndex:

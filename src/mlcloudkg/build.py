@@ -14,7 +14,7 @@ import os
 import resource
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -80,8 +80,11 @@ class BuildOutcome:
     seconds: float
 
 
-def build(settings: Settings, *, force: bool = False) -> BuildOutcome:
-    """Build the dataset from the sources, or reuse the build of identical sources."""
+def build(
+    settings: Settings, *, force: bool = False, before_serving: Callable[[Build], None] | None = None
+) -> BuildOutcome:
+    """Build the dataset from the sources, or reuse the build of identical sources. `before_serving` is given a
+    finished build before build/current points to it (served_build.py: what the service derives from a build)."""
     started = time.perf_counter()
     builds = settings.build_dir / "builds"
     digest = sources_digest(settings)
@@ -92,8 +95,11 @@ def build(settings: Settings, *, force: bool = False) -> BuildOutcome:
     builds.mkdir(parents=True, exist_ok=True)
     with _exclusive(settings.build_dir / ".lock"):
         if (target / MANIFEST).is_file() and not force:
+            reused = _read(target)
+            if before_serving is not None:
+                before_serving(reused)
             _point_current(settings.build_dir, target)
-            return BuildOutcome(_read(target), True, time.perf_counter() - started)
+            return BuildOutcome(reused, True, time.perf_counter() - started)
         staging = builds / f".staging-{digest}-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
@@ -102,9 +108,12 @@ def build(settings: Settings, *, force: bool = False) -> BuildOutcome:
             staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        built = Build(target, manifest)
+        if before_serving is not None:
+            before_serving(built)
         _point_current(settings.build_dir, target)
         _prune(builds, keep=target)
-    return BuildOutcome(Build(target, manifest), False, time.perf_counter() - started)
+    return BuildOutcome(built, False, time.perf_counter() - started)
 
 
 def _build_into(settings: Settings, directory: Path, digest: str) -> dict[str, Any]:

@@ -124,15 +124,15 @@ def name_values(items: tuple[str, ...], option: str) -> dict[str, str]:
 @click.option("--force", is_flag=True, help="Rebuild even if the sources are unchanged.")
 @click.pass_obj
 def build(settings: Settings, force: bool) -> None:
-    """Load, validate and reason over the sources; write the store and the downloads.
+    """Load, validate and reason over the sources; write the store, the downloads and the finder's index.
 
     An unchanged build (same sources, same version) is reused at once. Malformed files of queries/ are reported
     (file:line) on stderr; they are left out of the API, the other queries work."""
-    from mlcloudkg.build import build as run_build
     from mlcloudkg.namespaces import SNAPSHOT_PREFIX, SRC
     from mlcloudkg.queries import load_catalog
+    from mlcloudkg.served_build import build_to_serve
 
-    outcome = run_build(settings, force=force)
+    outcome = build_to_serve(settings, force=force)
     state = "up to date" if outcome.reused else "built"
     manifest = outcome.build.manifest
     click.echo(f"{state}: {outcome.build.directory} (digest {outcome.build.digest}, {outcome.seconds:.2f} s)")
@@ -268,13 +268,13 @@ def publish(settings: Settings, url: str, auth: str, default_graph: str | None, 
     Builds first if the sources changed. Safe to run again on a store in use: graph:provenance, which holds the
     version services over the store read (`serve --store`), is written last, and graphs the new version no longer
     has are removed after it."""
-    from mlcloudkg.build import build as run_build
     from mlcloudkg.config import authorization_header
     from mlcloudkg.publish import GraphStoreClient
     from mlcloudkg.publish import publish as run_publish
+    from mlcloudkg.served_build import build_to_serve
 
     client = GraphStoreClient(url, authorization_header(auth, "--auth"))
-    built = run_build(settings).build
+    built = build_to_serve(settings).build
     published = run_publish(built, client, default_graph, jobs)
     click.echo(
         f"published {published.version} to {url}: {published.graphs} graphs, {published.triples:,} triples "
@@ -706,11 +706,11 @@ def export(
     mlcloudkg export --format trig -o mlcloudkg.trig
     mlcloudkg export --graphs inferred --format ntriples
     mlcloudkg export --description --base-url https://example.org -o void.ttl"""
-    from mlcloudkg.build import build as run_build
     from mlcloudkg.export import EXPORT_FORMATS, serialize
+    from mlcloudkg.served_build import build_to_serve
     from mlcloudkg.store import GraphStore
 
-    built = run_build(settings).build
+    built = build_to_serve(settings).build
     if description:
         data = _description(
             built, rdf_format, base_url or settings.public_url or f"http://{settings.host}:{settings.port}"

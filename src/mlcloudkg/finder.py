@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import Field, dataclass, field, fields
 from datetime import date
 from decimal import Decimal
@@ -22,13 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlcloudkg.errors import InvalidParameter
-from mlcloudkg.finder_index import Check, Condition, FinderIndex
+from mlcloudkg.finder_index import Check, Condition, FinderIndex, read_services
 from mlcloudkg.history import Freshness
 from mlcloudkg.namespaces import sparql_prologue
-from mlcloudkg.store import GraphStore
+from mlcloudkg.store import GraphStore, SparqlStore
 
 if TYPE_CHECKING:
     from mlcloudkg.api import KnowledgeGraph
+    from mlcloudkg.build import Build
 
 log = logging.getLogger(__name__)
 INDEX_FILE = "finder-index.json"  # in a build's directory
@@ -310,21 +312,44 @@ def finder_query(
 
 def read_index(kg: KnowledgeGraph) -> FinderIndex:
     """The finder's index of `kg`'s view: what meets each requirement's check (each a read of the whole graph).
-    The index of a local build's current state is saved beside the build once complete, and loaded from there by
-    every later process (a web worker, a restart, the command line): 54 s to read at 10M triples."""
+    The index of a local build's current state is read before the build is served (`keep_index_of`) or, failing
+    that, by the first process to ask, and saved beside the build once complete; every later process (a web worker,
+    a restart, the command line) loads it from there: 54 s to read at 10M triples, 0.5 s to load."""
+    return _index_of(kg.store, kg.services)
+
+
+def keep_index_of(built: Build) -> None:
+    """Read the finder's index of a finished build and save it beside the build, before the build is served (see
+    served_build.py). The build is good without it: a failure is logged, and each process serving the build reads
+    its own, as before."""
+    started = time.perf_counter()
+    try:
+        store = GraphStore.open(built)
+        _index_of(store, lambda: read_services(store.for_whole_graph_reads().select)).read_ahead()
+    except Exception:  # whatever the reason (a full disk, a bug), the build stands
+        log.warning(
+            "the finder's index of build %s was not kept: each process serving it reads its own",
+            built.digest,
+            exc_info=True,
+        )
+        return
+    if (built.directory / INDEX_FILE).is_file():  # else saving it failed, and said why (_keep_index)
+        log.info("the finder's index of build %s kept beside it (%.1f s)", built.digest, time.perf_counter() - started)
+
+
+def _index_of(store: SparqlStore, services: Callable[[], list[tuple[str, str]]]) -> FinderIndex:
     checks = list(CHECKS.values())
-    kept = _kept_index(kg)
+    kept = _kept_index(store)
     loaded = FinderIndex.load(kept, checks) if kept is not None else None
     if loaded is not None:
         return loaded
     keep = functools.partial(_keep_index, path=kept) if kept is not None else None
-    return FinderIndex.read(kg.store.for_whole_graph_reads().select, kg.services(), checks, keep)
+    return FinderIndex.read(store.for_whole_graph_reads().select, services(), checks, keep)
 
 
-def _kept_index(kg: KnowledgeGraph) -> Path | None:
-    """Where the index of `kg`'s view is kept: beside a local build, for its current state only (a dated view's is
-    read when first asked about, as is one over a remote store, which has no directory of its own)."""
-    store = kg.store
+def _kept_index(store: SparqlStore) -> Path | None:
+    """Where the index of `store`'s view is kept: beside a local build, for its current state only (a dated view's
+    is read when first asked about, as is one over a remote store, which has no directory of its own)."""
     if isinstance(store, GraphStore) and store.build is not None and store.default_graph is None:
         return store.build.directory / INDEX_FILE
     return None

@@ -32,6 +32,7 @@ from mlcloudkg.store import Row
 log = logging.getLogger(__name__)
 Subject = Literal["service", "plan", "runtime"]
 FILE_FORMAT = 1  # of a saved index: changes when what the file holds changes
+SERVICES = "SELECT ?service ?name WHERE { ?service a mlc:NotebookService ; schema:name ?name }"
 # An offer: a plan of a service with one runtime the plan provides (the unit of plan and runtime checks).
 OFFERS = "SELECT ?service ?plan ?runtime WHERE { ?service mlc:offersPlan ?plan . ?plan mlc:providesRuntime ?runtime }"
 Number = Decimal | int | float
@@ -222,6 +223,13 @@ class FinderIndex:
         return met
 
 
+def read_services(select: Callable[[str], list[Row]]) -> list[tuple[str, str]]:
+    """Every service of the graph, (IRI, name), in the order the finder and the comparison list them: by name."""
+    named = {row["service"]: row["name"] for row in select(sparql_prologue() + SERVICES)}
+    # Sorted here: Oxigraph's ORDER BY took 0.35 s of 0.43 s for the 8,006 services at 1M triples.
+    return sorted(named.items(), key=lambda item: (item[1].lower(), item[0]))
+
+
 def _read_check(select: Callable[[str], list[Row]], check: Check, units_of: dict[str, list[int]]) -> _Met:
     """What meets `check` in the whole graph: the units of each subject meeting it, and for a threshold the best
     value each unit has (a subject meets "at least t" when its largest value does, "at most t" its smallest)."""
@@ -243,8 +251,9 @@ def _read_check(select: Callable[[str], list[Row]], check: Check, units_of: dict
 
 
 def _fingerprint(checks: Sequence[Check]) -> str:
-    """Names the queries a saved index was read with (its offers and checks): only the same ones use it."""
-    fields = [OFFERS, *((c.subject, c.pattern, c.measure, c.at_least) for c in checks)]
+    """Names the queries a saved index was read with (its services, offers and checks): only the same ones use
+    it."""
+    fields = [SERVICES, OFFERS, *((c.subject, c.pattern, c.measure, c.at_least) for c in checks)]
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]
 
 

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from mlcloudkg.build import build, is_built
+from mlcloudkg.build import is_built
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import MlcloudkgError
+from mlcloudkg.served_build import build_to_serve
 from mlcloudkg.sources import WatchedDigest, sources_digest
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def attempt_build(settings: Settings) -> Attempt:
     """Build the sources as they are now; a failure of any kind is recorded, never raised."""
     digest = _digest_or_none(lambda: sources_digest(settings)) or "unreadable"
     try:
-        outcome = build(settings)
+        outcome = build_to_serve(settings)
     except Exception as error:  # a bug in a step must not stop the service either
         log.error("the sources do not build; still serving the last good build", exc_info=True)
         return Attempt(digest, time.time(), describe_failure(error, settings))
