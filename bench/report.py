@@ -120,7 +120,16 @@ def throughput_table(result: dict[str, Any]) -> str:
 
 
 def servers_table(result: dict[str, Any]) -> str:
-    header = ["server", "status", "load s", "startup s", "idle RSS MiB", "peak RSS MiB", "peak ours/this"]
+    header = [
+        "server",
+        "status",
+        "load s",
+        "startup s",
+        "first /api/find s",
+        "idle RSS MiB",
+        "peak RSS MiB",
+        "peak ours/this",
+    ]
     ours_peak = result["servers"].get(OURS, {}).get("peak_rss")
     rows = []
     for server in SERVERS:
@@ -131,6 +140,7 @@ def servers_table(result: dict[str, Any]) -> str:
                 _status(result, server),
                 seconds_text(figures.get("load_seconds")),
                 seconds_text(figures.get("startup_seconds")),
+                seconds_text(figures.get("first_find_seconds")),
                 mebibytes(figures.get("idle_rss")),
                 mebibytes(figures.get("peak_rss")),
                 "" if server == OURS else ratio(ours_peak, figures.get("peak_rss")),

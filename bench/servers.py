@@ -73,6 +73,7 @@ class Server:
     port: int
     ready_path: str
     log_path: Path
+    started_at: float = 0.0  # time.perf_counter() when the process was started
     startup_seconds: float = float("nan")
     peak_rss: int = 0
     _watching: threading.Event = field(default_factory=threading.Event)
@@ -89,6 +90,20 @@ class Server:
 
     def rss_now(self) -> int:
         return tree_rss(self.process.pid)
+
+    def first_answer_seconds(self, path: str) -> float:
+        """Seconds from the start of the process until its answer to GET `path` (asked once, now): what a user who
+        asks as soon as the server is up waits, whatever the server must read first."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=READY_TIMEOUT)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise RuntimeError(f"{self.name} answered GET {path} with HTTP {response.status}; see {self.log_path}")
+        return time.perf_counter() - self.started_at
 
     def stop(self) -> None:
         """SIGTERM to the whole process group, SIGKILL after 15 s."""
@@ -133,7 +148,7 @@ def start(
             env={**os.environ, **(env or {})},
             start_new_session=True,
         )
-    server = Server(name, process, port, ready_path, log_path)
+    server = Server(name, process, port, ready_path, log_path, started_at=started)
     server.watch_memory()
     try:
         while not _answers(port, ready_path):
