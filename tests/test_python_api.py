@@ -136,7 +136,7 @@ def test_the_finder_reads_each_check_once_however_many_threads_ask(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kg = KnowledgeGraph.embedded(settings, rebuild=False)  # its own index: the session's has read its checks
-    monkeypatch.setattr(finder, "_kept_index", lambda kg: None)  # read from the graph, not a saved index
+    monkeypatch.setattr(finder, "_kept_index", lambda *_: None)  # read from the graph, not a saved index
     real_read = finder_index._read_check
     read: list[str] = []
     first_started = threading.Event()
@@ -160,7 +160,7 @@ def test_the_finder_reads_each_check_once_however_many_threads_ask(
 @pytest.mark.usefixtures("kg")  # built
 def test_a_check_that_failed_to_read_is_read_again(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     kg = KnowledgeGraph.embedded(settings, rebuild=False)
-    monkeypatch.setattr(finder, "_kept_index", lambda kg: None)
+    monkeypatch.setattr(finder, "_kept_index", lambda *_: None)
     real_read = finder_index._read_check
     failing = [True]
 

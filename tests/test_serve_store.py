@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -500,3 +501,40 @@ def test_reads_of_the_whole_graph_are_not_held_to_a_clients_time_limit(
     question = [condition for condition, _ in _conditions(Requirements(free=True, min_session_hours=Decimal(7)))]
     found, expected = (graph.finder_index().ask(question).services for graph in (remote, kg))
     assert found == expected and 0 < len(found) < len(kg.services())
+
+
+FINDER_QUESTIONS = [{"free": True}, {"free": True, "min_gpu_memory_gb": 16, "private_notebooks": True}, {"cli": True}]
+
+
+def test_the_finder_index_of_a_published_version_is_kept_for_later_graphs_of_it(
+    oxigraph_store: StoreServer, kg: KnowledgeGraph, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlcloudkg import finder, finder_index
+
+    local = replace(settings, build_dir=tmp_path / "build")
+    kept = local.build_dir / finder.STORE_INDEXES
+
+    def over(version: str | None) -> KnowledgeGraph:
+        return KnowledgeGraph.remote(oxigraph_store.query_url, local, version=version)
+
+    over("v1").finder_index().read_ahead()
+    assert len(list(kept.glob("*.json"))) == 1
+    real_read = finder_index.FinderIndex.read
+
+    def no_read(*arguments: object) -> object:
+        raise AssertionError("the index was read from the store")
+
+    monkeypatch.setattr(finder_index.FinderIndex, "read", no_read)
+    later = over("v1")  # a restart, another worker or replica on this machine: loads it
+    for question in FINDER_QUESTIONS:
+        assert later.find(**question).to_dict() == kg.find(**question).to_dict(), question
+    assert later.services() == kg.services()
+    monkeypatch.setattr(finder_index.FinderIndex, "read", real_read)
+    # Data named by the address alone may change under it, and a dated view's index is read when asked: not kept.
+    over(None).finder_index().read_ahead()
+    over("v1").as_of("2020-12-17").finder_index().read_ahead()
+    assert len(list(kept.glob("*.json"))) == 1
+    # One file per version, the latest few kept.
+    for version in ("v2", "v3", "v4"):
+        over(version).finder_index().read_ahead()
+    assert len(list(kept.glob("*.json"))) == finder.KEEP_STORE_INDEXES == 3

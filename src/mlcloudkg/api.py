@@ -116,8 +116,9 @@ class KnowledgeGraph:
         Each query is sent with SPARQLWrapper and given `timeout` seconds (default: the query_timeout setting).
         Explanations use the rules compiled from the local ontology, so the endpoint must serve a dataset built from
         the same ontology (the one of this version of mlcloudkg, or of `settings.root`). `version` names the data
-        for caches (see RemoteStore). `default_graph` is the named graph the dataset's default graph was published
-        to (`mlcloudkg publish --default-graph`, for a store whose default graph is the union of its graphs)."""
+        for caches (see RemoteStore); the finder's index of a version is kept under the build directory.
+        `default_graph` is the named graph the dataset's default graph was published to (`mlcloudkg publish
+        --default-graph`, for a store whose default graph is the union of its graphs)."""
         settings = settings or Settings.from_env()
         store = RemoteStore(
             endpoint,

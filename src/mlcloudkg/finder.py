@@ -13,6 +13,7 @@ only for the services shown.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from mlcloudkg.errors import InvalidParameter
 from mlcloudkg.finder_index import Check, Condition, FinderIndex, read_services
 from mlcloudkg.history import Freshness
 from mlcloudkg.namespaces import sparql_prologue
+from mlcloudkg.remote_store import RemoteStore
 from mlcloudkg.store import GraphStore, SparqlStore
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 INDEX_FILE = "finder-index.json"  # in a build's directory
+STORE_INDEXES = "store-finder-indexes"  # in the build directory: the indexes of remote stores' published versions
+KEEP_STORE_INDEXES = 3
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off"}
 MAX_NUMBER = Decimal(10**6)
@@ -314,8 +318,9 @@ def read_index(kg: KnowledgeGraph) -> FinderIndex:
     """The finder's index of `kg`'s view: what meets each requirement's check (each a read of the whole graph).
     The index of a local build's current state is read before the build is served (`keep_index_of`) or, failing
     that, by the first process to ask, and saved beside the build once complete; every later process (a web worker,
-    a restart, the command line) loads it from there: 54 s to read at 10M triples, 0.5 s to load."""
-    return _index_of(kg.store, kg.services)
+    a restart, the command line) loads it from there: 54 s to read at 10M triples, 0.5 s to load. So is that of a
+    remote store's published version, kept under the build directory (`_kept_index`)."""
+    return _index_of(kg.store, kg.services, _kept_index(kg.store, kg.settings.build_dir))
 
 
 def keep_index_of(built: Build) -> None:
@@ -325,7 +330,8 @@ def keep_index_of(built: Build) -> None:
     started = time.perf_counter()
     try:
         store = GraphStore.open(built)
-        _index_of(store, lambda: read_services(store.for_whole_graph_reads().select)).read_ahead()
+        services = functools.partial(read_services, store.select)
+        _index_of(store, services, built.directory / INDEX_FILE).read_ahead()
     except Exception:  # whatever the reason (a full disk, a bug), the build stands
         log.warning(
             "the finder's index of build %s was not kept: each process serving it reads its own",
@@ -337,9 +343,9 @@ def keep_index_of(built: Build) -> None:
         log.info("the finder's index of build %s kept beside it (%.1f s)", built.digest, time.perf_counter() - started)
 
 
-def _index_of(store: SparqlStore, services: Callable[[], list[tuple[str, str]]]) -> FinderIndex:
+def _index_of(store: SparqlStore, services: Callable[[], list[tuple[str, str]]], kept: Path | None) -> FinderIndex:
+    """The index loaded from `kept`, else read from `store` (and saved to `kept` once complete)."""
     checks = list(CHECKS.values())
-    kept = _kept_index(store)
     loaded = FinderIndex.load(kept, checks) if kept is not None else None
     if loaded is not None:
         return loaded
@@ -347,17 +353,29 @@ def _index_of(store: SparqlStore, services: Callable[[], list[tuple[str, str]]])
     return FinderIndex.read(store.for_whole_graph_reads().select, services(), checks, keep)
 
 
-def _kept_index(store: SparqlStore) -> Path | None:
-    """Where the index of `store`'s view is kept: beside a local build, for its current state only (a dated view's
-    is read when first asked about, as is one over a remote store, which has no directory of its own)."""
-    if isinstance(store, GraphStore) and store.build is not None and store.default_graph is None:
+def _kept_index(store: SparqlStore, build_dir: Path) -> Path | None:
+    """Where the index of `store`'s view is kept, for its current state only (a dated view's is read when first
+    asked about): beside a local build; for a remote store whose data a version names (the publish record's, for
+    `serve --store`), under `build_dir`, where each replica and restart on this machine finds it. Not for a remote
+    store named by its address alone: its data may change under it."""
+    if store.default_graph is not None:
+        return None
+    if isinstance(store, GraphStore) and store.build is not None:
         return store.build.directory / INDEX_FILE
+    if isinstance(store, RemoteStore) and store.data_version is not None:
+        name = hashlib.sha256(f"{store.endpoint} {store.data_version}".encode()).hexdigest()[:32]
+        return build_dir / STORE_INDEXES / f"{name}.json"
     return None
 
 
 def _keep_index(index: FinderIndex, path: Path) -> None:
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         index.save(path)
+        if path.parent.name == STORE_INDEXES:  # one file per version published: the latest few are kept
+            kept = sorted(path.parent.glob("*.json"), key=lambda file: file.stat().st_mtime, reverse=True)
+            for old in kept[KEEP_STORE_INDEXES:]:
+                old.unlink(missing_ok=True)
     except OSError as error:  # a read-only build directory: every process reads its own index, as before
         log.warning("could not save the finder's index to %s: %s", path, error)
 

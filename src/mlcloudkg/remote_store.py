@@ -113,6 +113,7 @@ class RemoteStore(SparqlStore):
         self.timeout = timeout
         self.authorization = authorization  # an HTTP Authorization header's value; "" sends none
         self.max_response_bytes = max_response_bytes
+        self.data_version = version  # None: the data is not named, only the endpoint
         self._version = version or "remote-" + hashlib.sha256(endpoint.encode()).hexdigest()[:16]
         self.default_graph = default_graph
         self.inferred_graph = inferred_graph
@@ -135,7 +136,7 @@ class RemoteStore(SparqlStore):
     def _copy(self, **changes: object) -> RemoteStore:
         settings: dict[str, object] = {
             "timeout": self.timeout,
-            "version": self.version,
+            "version": self.data_version,
             "default_graph": self.default_graph,
             "inferred_graph": self.inferred_graph,
             "state_date": self._state_date,
