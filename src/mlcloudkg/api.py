@@ -155,7 +155,7 @@ class KnowledgeGraph:
         state = (self.store.state_date, self.store.default_graph, self.store.inferred_graph)
         index = self._finder_indexes.get(state, lambda: read_index(self))
         with self._services_lock:
-            if self._services is None:  # an index loaded from its file has the list: 2.9-5.5 s to read at 10M
+            if self._services is None:  # an index loaded from its file has the list: 2.9 s to read at 10M
                 self._services = list(index.services)
         return index
 

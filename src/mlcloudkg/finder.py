@@ -372,12 +372,19 @@ def _keep_index(index: FinderIndex, path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         index.save(path)
-        if path.parent.name == STORE_INDEXES:  # one file per version published: the latest few are kept
-            kept = sorted(path.parent.glob("*.json"), key=lambda file: file.stat().st_mtime, reverse=True)
-            for old in kept[KEEP_STORE_INDEXES:]:
-                old.unlink(missing_ok=True)
     except OSError as error:  # a read-only build directory: every process reads its own index, as before
         log.warning("could not save the finder's index to %s: %s", path, error)
+        return
+    if path.parent.name == STORE_INDEXES:  # one file per version published: the latest few are kept
+        for old in sorted(path.parent.glob("*.json"), key=_modified, reverse=True)[KEEP_STORE_INDEXES:]:
+            old.unlink(missing_ok=True)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # pruned meanwhile by another process
+        return 0.0
 
 
 def find(kg: KnowledgeGraph, requirements: Requirements, page: Page | None = None) -> FinderResult:
