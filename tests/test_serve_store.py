@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pyoxigraph as ox
 import pytest
+import rdflib
 import requests
 from SPARQLWrapper import JSON, SPARQLWrapper
 
@@ -29,6 +30,7 @@ from mlcloudkg.build import build, current_build
 from mlcloudkg.config import Settings
 from mlcloudkg.errors import ConfigurationError, PublishFailed, StoreTimeout
 from mlcloudkg.publish import GraphStoreClient, publish
+from mlcloudkg.release import GRAPH_SIZES_QUERY, read_release
 from mlcloudkg.remote_store import RemoteStore
 
 from .conftest import STORES, LiveServer, OxigraphServer, StandIn, StoreServer, free_port, run_cli, serve_store
@@ -86,6 +88,41 @@ def test_the_store_holds_every_graph_of_the_build(store: StoreServer, settings: 
     ours = {name: size for name, size in published.items() if name.startswith("https://w3id.org/mlcloudkg/")}
     assert ours == sizes
     assert published.keys() - ours.keys() == set(STORE_OWN_GRAPHS[store.name])
+
+
+def test_a_release_read_from_a_store_counts_its_graphs_only_when_asked(
+    oxigraph_store: StoreServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    real = RemoteStore.evaluate_in
+
+    def recorded(store: RemoteStore, query: str, *dataset: Any) -> Any:
+        asked.append(query)
+        return real(store, query, *dataset)
+
+    monkeypatch.setattr(RemoteStore, "evaluate_in", recorded)
+    release = read_release(RemoteStore(oxigraph_store.query_url, timeout=10))  # as each replica does on starting
+    assert asked and GRAPH_SIZES_QUERY not in asked
+    assert release.graph_sizes[PROVENANCE] > 0 and release.graph_sizes == release.graph_sizes
+    assert asked.count(GRAPH_SIZES_QUERY) == 1
+
+
+def test_a_replicas_service_description_counts_the_graphs_of_the_store(replica: LiveServer, server: LiveServer) -> None:
+    sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+
+    def sizes(live: LiveServer) -> dict[str, int]:
+        response = get(live, "/sparql", headers={"Accept": "text/turtle"})
+        assert response.status_code == 200, response.text
+        graph = rdflib.Graph().parse(data=response.text, format="turtle")
+        return {
+            str(graph.value(named, sd.name)): int(graph.value(graph.value(named, sd.graph), rdflib.VOID.triples))
+            for named in graph.subjects(rdflib.RDF.type, sd.NamedGraph)
+        }
+
+    # Counted by the store when first asked (not when a replica starts: a scan of the whole store).
+    counted, built = sizes(replica), sizes(server)
+    assert counted.pop(PROVENANCE) > built.pop(PROVENANCE)  # and the version record
+    assert counted == built and len(counted) > 60
 
 
 def test_publish_to_an_unreachable_store_says_what_is_accepted(settings: Settings) -> None:
