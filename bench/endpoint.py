@@ -198,7 +198,9 @@ def timed_starts(
     fleet: servers.Fleet, start: Any, repeat: int, first_answers: list[float] | None = None
 ) -> tuple[servers.Server, list[float]]:
     """Start a server `repeat` times (each a fresh process, stopped before the next); the last one keeps running.
-    With `first_answers`, each start's seconds until its first finder answer (FIRST_FIND) are added to it."""
+    With `first_answers`, each start's seconds until its first finder answer (FIRST_FIND) are added to it; each is
+    stopped only once idle, as a server that has run a while is: what it reads on starting (the finder's index over
+    a store) is then kept for the next."""
     times = []
     for number in range(repeat):
         server = fleet.add(start())
@@ -206,6 +208,8 @@ def timed_starts(
         if first_answers is not None:
             first_answers.append(server.first_answer_seconds(FIRST_FIND))
         if number < repeat - 1:
+            if first_answers is not None:
+                fleet.settle()
             fleet.stop(server)
     return server, times
 
