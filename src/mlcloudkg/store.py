@@ -49,6 +49,7 @@ class SparqlStore(ABC):
     default_graph: ox.NamedNode | None = None
     inferred_graph: ox.NamedNode = INFERRED
     _state_date: date | None = None
+    _latest_state: date | None = None  # the date of the latest state, when the build or publish record says it
 
     @property
     @abstractmethod
@@ -89,10 +90,13 @@ class SparqlStore(ABC):
             self._state_date = self.latest_state
         return self._state_date
 
-    @cached_property
+    @property
     def latest_state(self) -> date:
-        """The date of the latest known state, whatever date this view answers for (read once)."""
-        return max(change_dates(self.passages))
+        """The date of the latest known state, whatever date this view answers for: as the build's manifest or the
+        store's publish record says, else found from the passages (read once: 1.3 s over a store of 1M triples)."""
+        if self._latest_state is None:
+            self._latest_state = max(change_dates(self.passages))
+        return self._latest_state
 
     def passages_in_effect(self, graphs: Iterable[str]) -> frozenset[str]:
         """Those of `graphs` that are passages whose facts held on this view's date: the ones to cite for its facts.
@@ -273,6 +277,7 @@ class GraphStore(SparqlStore):
         self.default_graph = default_graph
         self.inferred_graph = inferred_graph
         self._state_date = state_date
+        self._latest_state = date.fromisoformat(build.manifest["now"]) if build is not None else None
 
     @classmethod
     def open(cls, build: Build) -> GraphStore:
@@ -372,7 +377,7 @@ class WorkerStore(SparqlStore):
     ) -> None:
         self._build = build
         self._version = build.digest
-        self._state_date = date.fromisoformat(build.manifest["now"])
+        self._state_date = self._latest_state = date.fromisoformat(build.manifest["now"])
         self._limits = (timeout, max_result_bytes, max_memory_bytes)
         self.default_graph = default_graph  # a snapshot, when the query is asked as of a date
         self._evaluators = Evaluators(

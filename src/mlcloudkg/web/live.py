@@ -262,7 +262,7 @@ class LiveDataset:
 
     def _open_store(self, unversioned: RemoteStore) -> Served:
         release = read_release(unversioned)
-        store = remote_store(self.settings, release.version, release.published_default)
+        store = remote_store(self.settings, release.version, release.published_default, release.now)
         kg = KnowledgeGraph(store, self.settings, local_rules(self.settings))
         engine = RemoteEngine(
             store, self.settings.max_result_bytes, self.settings.evaluators + self.settings.max_waiting_queries
