@@ -28,10 +28,12 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.build import build, current_build
 from mlcloudkg.config import Settings
+from mlcloudkg.dataset import snapshot_graphs
 from mlcloudkg.errors import ConfigurationError, PublishFailed, StoreTimeout
+from mlcloudkg.history import change_dates
 from mlcloudkg.publish import GraphStoreClient, publish
 from mlcloudkg.release import GRAPH_SIZES_QUERY, read_release
-from mlcloudkg.remote_store import RemoteStore
+from mlcloudkg.remote_store import RemoteStore, remote_store
 
 from .conftest import STORES, LiveServer, OxigraphServer, StandIn, StoreServer, free_port, run_cli, serve_store
 
@@ -105,6 +107,19 @@ def test_a_release_read_from_a_store_counts_its_graphs_only_when_asked(
     assert asked and GRAPH_SIZES_QUERY not in asked
     assert release.graph_sizes[PROVENANCE] > 0 and release.graph_sizes == release.graph_sizes
     assert asked.count(GRAPH_SIZES_QUERY) == 1
+
+
+def test_a_replica_takes_the_date_of_the_latest_state_from_the_publish_record(
+    oxigraph_store: StoreServer, kg: KnowledgeGraph, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = read_release(RemoteStore(oxigraph_store.query_url, timeout=10))
+    assert release.now == max(change_dates(kg.store.passages))  # what reading every passage would find
+    asked: list[str] = []
+    monkeypatch.setattr(RemoteStore, "evaluate_in", lambda store, query, *dataset: asked.append(query))
+    store = remote_store(replace(settings, store=oxigraph_store.query_url), release.version, None, release.now)
+    assert store.latest_state == store.state_date == release.now
+    assert store.view(*snapshot_graphs(date(2020, 12, 17)), date(2020, 12, 17)).latest_state == release.now
+    assert asked == []
 
 
 def test_a_replicas_service_description_counts_the_graphs_of_the_store(replica: LiveServer, server: LiveServer) -> None:
