@@ -20,6 +20,8 @@ import requests
 
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.config import Settings
+from mlcloudkg.finder import CHECKS
+from mlcloudkg.finder_index import FinderIndex
 from mlcloudkg.terminal import display_width
 
 from .conftest import PROJECT, LiveServer, free_port, run_cli
@@ -72,6 +74,20 @@ def test_a_syntax_error_exits_with_its_location(project_copy: Callable[[], Setti
     assert result.returncode == 2
     assert result.stderr.startswith("error: data/gpu-hardware.trig:")
     assert "syntax error" in result.stderr
+
+
+def test_build_keeps_the_finders_index_and_makes_it_again_if_it_is_gone(project_copy: Callable[[], Settings]) -> None:
+    settings = project_copy()
+    result = run("build", settings=settings)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("built: ") and "  the finder's index: finder-index.json\n" in result.stdout
+    kept = settings.build_dir / "current" / "finder-index.json"
+    assert FinderIndex.load(kept, list(CHECKS.values())) is not None
+    kept.unlink()  # or made by another release's finder
+    again = run("build", settings=settings)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("up to date: ") and "the finder's index" in again.stdout
+    assert FinderIndex.load(kept, list(CHECKS.values())) is not None
 
 
 def test_tables_prints_the_article_tables(settings: Settings) -> None:

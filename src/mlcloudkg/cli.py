@@ -126,13 +126,17 @@ def name_values(items: tuple[str, ...], option: str) -> dict[str, str]:
 def build(settings: Settings, force: bool) -> None:
     """Load, validate and reason over the sources; write the store, the downloads and the finder's index.
 
-    An unchanged build (same sources, same version) is reused at once. Malformed files of queries/ are reported
+    An unchanged build (same sources, same version) is reused at once, its finder's index made again if it is
+    missing or was made by another release's finder. Malformed files of queries/ are reported
     (file:line) on stderr; they are left out of the API, the other queries work."""
+    from mlcloudkg.finder import INDEX_FILE, keep_index_of
     from mlcloudkg.namespaces import SNAPSHOT_PREFIX, SRC
     from mlcloudkg.queries import load_catalog
     from mlcloudkg.served_build import build_to_serve
 
     outcome = build_to_serve(settings, force=force)
+    if outcome.reused:  # its finder's index may be missing, or made by another release's finder: loaded, else read
+        keep_index_of(outcome.build)
     state = "up to date" if outcome.reused else "built"
     manifest = outcome.build.manifest
     click.echo(f"{state}: {outcome.build.directory} (digest {outcome.build.digest}, {outcome.seconds:.2f} s)")
@@ -143,6 +147,8 @@ def build(settings: Settings, force: bool) -> None:
         f"  {manifest['passage_graphs']} passage graphs; the latest state is of {manifest['now']}, "
         f"with {len(manifest['snapshots'])} dated snapshots"
     )
+    if (outcome.build.directory / INDEX_FILE).is_file():
+        click.echo(f"  the finder's index: {INDEX_FILE}")
     catalog, problems = load_catalog(settings.queries_dir)
     click.echo(f"  {len(catalog)} named queries")
     for problem in problems:
