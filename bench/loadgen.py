@@ -7,6 +7,7 @@ by a sample count or a deadline; a request that fails or times out is counted as
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import json
@@ -147,10 +148,24 @@ def _timed_send(client: Client, request: Request, outcome: Outcome) -> bytes | N
         return None
     elapsed = time.perf_counter() - started
     if status != 200:
-        outcome.error(f"HTTP {status}")
+        outcome.error(error_kind(status, body))
         return None
     outcome.latencies.append(elapsed)
     return body
+
+
+def error_kind(status: int, body: bytes) -> str:
+    """ "HTTP <status>", with the title of our error answers ("HTTP 503 Query Slots Taken" or "... Query Timeout"):
+    which limit turned a request away. Our service writes "<status> <title>: <detail>" as plain text, or
+    problem+json; a peer's body is kept out of the kind."""
+    text = body.decode("utf-8", "replace")
+    title = ""
+    if text.startswith(f"{status} ") and ":" in text:
+        title = text[len(f"{status} ") : text.index(":")]
+    elif text.startswith("{"):
+        with contextlib.suppress(ValueError, AttributeError):
+            title = str(json.loads(text).get("title", ""))
+    return f"HTTP {status} {title}" if title else f"HTTP {status}"
 
 
 def result_rows(body: bytes) -> int | None:

@@ -84,3 +84,36 @@ def test_no_query_text_is_sent_twice_across_runs_and_every_server_gets_the_same_
     assert first_comparisons["/ours"] == first_comparisons["/peer"]
     assert len(received["/ours"]) > 4 + 3 * 6
     assert len(set(received["/ours"])) == len(received["/ours"])
+
+
+def test_an_error_is_counted_by_the_limit_our_answer_names(loopback_http: StandIn) -> None:
+    """Our 503s name the limit reached (our plain text for SPARQL, problem+json for pages); a peer's body is not
+    taken for a title."""
+    answers = iter(
+        [
+            b"503 Query Timeout: the warm-up's answer, not counted\n",
+            b"503 Query Slots Taken: all 4 query slots of this worker stayed taken for 2 s\naccepted: a retry\n",
+            b'{"type": "about:blank", "title": "Query Timeout", "status": 503, "detail": "stopped at 10 s"}',
+            b"Service Unavailable: too many requests",
+        ]
+    )
+
+    class Endpoint(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = next(answers)
+            self.send_response(503)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    port = int(loopback_http(Endpoint).rsplit(":", 1)[1])
+    comparison = workload.items(ROOT / "queries", 10_000)[0].make
+    outcome = loadgen.latency(loadgen.Endpoint("ours", port, "/"), comparison, samples=3, budget=10, timeout=10)
+    assert outcome.errors == {"HTTP 503 Query Slots Taken": 1, "HTTP 503 Query Timeout": 1, "HTTP 503": 1}
+    assert outcome.latencies == []

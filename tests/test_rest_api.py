@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -16,6 +18,7 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
+from werkzeug.test import TestResponse
 
 from mlcloudkg.api import KnowledgeGraph
 from mlcloudkg.build import build
@@ -467,6 +470,26 @@ def test_a_named_query_is_stopped_at_the_time_limit(extra: FlaskClient) -> None:
     assert response.status_code == 503
     assert response.get_json()["detail"] == "the query ran longer than 2 s and was stopped"
     assert extra.get("/api/queries/services").status_code == 200  # the other worker answers
+
+
+def test_a_query_beyond_the_query_slots_is_turned_away_and_each_503_names_its_limit(extra_settings: Settings) -> None:
+    """A full web worker and a query stopped at the time limit are both 503 (worth a retry), told apart by title:
+    an operator reading the errors, and the benchmark counting them, need to know which limit was reached."""
+    app = create_app(replace(extra_settings, query_timeout=5.0, evaluators=1, max_waiting_queries=0))
+    answers: dict[str, TestResponse] = {}
+    running = threading.Thread(target=lambda: answers.update(first=app.test_client().get("/api/queries/slow")))
+    try:
+        running.start()
+        time.sleep(0.5)  # the first holds the one query slot until the time limit stops it
+        answers["second"] = app.test_client().get("/api/queries/slow")
+        running.join(timeout=30)
+    finally:
+        app.extensions["mlcloudkg"].close()
+    turned_away, stopped = answers["second"], answers["first"]
+    assert turned_away.status_code == 503 and turned_away.headers["Retry-After"] == "5"
+    assert turned_away.get_json()["title"] == "Query Slots Taken"
+    assert turned_away.get_json()["detail"].startswith("all 1 query slots of this worker stayed taken for 2 s")
+    assert stopped.status_code == 503 and stopped.get_json()["title"] == "Query Timeout"
 
 
 def test_a_construct_query_answers_a_graph(extra: FlaskClient) -> None:

@@ -35,6 +35,9 @@ from mlcloudkg.errors import (
     ResultTooLarge,
 )
 
+# The titles of the two busy answers (503): which limit was reached, for operators and load tests.
+SLOTS_TAKEN = "Query Slots Taken"
+WORKERS_BUSY = "Query Workers Busy"
 _CONTEXT = multiprocessing.get_context("spawn")  # no fork of a threaded web worker
 # The engine needs about 1 KB of stack per level of a query's structure; 256 MiB (address space: only what a query
 # uses is ever touched) holds the deepest queries we could write within the default size limit.
@@ -232,6 +235,7 @@ class Admission:
                 f"all {self.slots} query slots of this worker stayed taken for {self.patience:g} s "
                 "(queries running or waiting)",
                 "retry in a few seconds, or run a cheaper query",
+                title=SLOTS_TAKEN,
             )
         try:
             yield
@@ -328,7 +332,9 @@ class Evaluators:
                 worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 raise EngineBusy(
-                    f"all query workers stayed busy for {self.queue_timeout:g} s", "retry later, or run a cheaper query"
+                    f"all query workers stayed busy for {self.queue_timeout:g} s",
+                    "retry later, or run a cheaper query",
+                    title=WORKERS_BUSY,
                 ) from None
             if worker.process.is_alive():
                 return worker
