@@ -29,6 +29,8 @@ EXPECTED = ["https://w3id.org/mlcloudkg/id/google-colab", "https://w3id.org/mlcl
 CONSTRUCT = """PREFIX mlc: <https://w3id.org/mlcloudkg/ontology#>
 CONSTRUCT { ?service mlc:offersGPU ?gpu } WHERE { ?service mlc:offersGPU ?gpu }"""
 INFERRED = "https://w3id.org/mlcloudkg/graph/inferred"
+GRAPHS = "https://w3id.org/mlcloudkg/graph/"
+SOURCES = "https://w3id.org/mlcloudkg/source/"
 
 
 def wrapper(server: LiveServer, query: str, return_format: str, method: str = "GET") -> SPARQLWrapper:
@@ -236,9 +238,24 @@ def test_service_description(server: LiveServer) -> None:
         sd.defaultSupportedEntailmentProfile,
         rdflib.URIRef("http://www.w3.org/ns/owl-profile/RL"),
     ) in graph
-    names = set(graph.objects(None, sd.name))
-    assert rdflib.URIRef(INFERRED) in names and len(names) > 60
+    names = {str(name) for name in graph.objects(None, sd.name)}
+    assert INFERRED in names and all(name.startswith(GRAPHS) for name in names)
     assert len(set(graph.objects(endpoint, sd.resultFormat))) == 10
+    # The source passages' graphs (one each: 30k at 1M triples) are counted, not listed.
+    counted = sparql(
+        server,
+        params={
+            "query": "SELECT (COUNT(DISTINCT ?g) AS ?graphs) (COUNT(*) AS ?statements) "
+            f'WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{SOURCES}")) }}'
+        },
+        headers={"Accept": "application/sparql-results+json"},
+    ).json()["results"]["bindings"][0]
+    graphs, statements = (int(counted[name]["value"]) for name in ("graphs", "statements"))
+    assert graphs > 40
+    comments = " ".join(str(comment) for comment in graph.objects(endpoint, rdflib.RDFS.comment))
+    assert f"one named graph per source passage ({graphs:,} graphs, {statements:,} statements)" in comments
+    (subset,) = graph.objects(None, rdflib.VOID.subset)
+    assert graph.value(subset, rdflib.VOID.triples).toPython() == statements
 
 
 def test_a_browser_asking_for_the_endpoint_gets_the_query_page(server: LiveServer) -> None:
