@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import loadgen, workload
@@ -49,6 +50,25 @@ def test_table_pads_columns_to_the_widest_cell() -> None:
     ]
 
 
+def endpoint_answering(answer: Callable[[str, bytes], tuple[int, bytes]]) -> type[http.server.BaseHTTPRequestHandler]:
+    """A stand-in SPARQL endpoint: each POST is answered with the status and body `answer(path, body)` gives."""
+
+    class Endpoint(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            status, body = answer(self.path, self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    return Endpoint
+
+
 def test_no_query_text_is_sent_twice_across_runs_and_every_server_gets_the_same_questions(
     loopback_http: StandIn,
 ) -> None:
@@ -57,21 +77,11 @@ def test_no_query_text_is_sent_twice_across_runs_and_every_server_gets_the_same_
     at its time budget, so servers get different numbers of the other questions)."""
     received: dict[str, list[bytes]] = {"/ours": [], "/peer": []}
 
-    class Endpoint(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def answer(path: str, body: bytes) -> tuple[int, bytes]:
+        received[path].append(body)
+        return 200, b'{"head": {"vars": []}, "results": {"bindings": []}}'
 
-        def do_POST(self) -> None:
-            received[self.path].append(self.rfile.read(int(self.headers["Content-Length"])))
-            body = b'{"head": {"vars": []}, "results": {"bindings": []}}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    port = int(loopback_http(Endpoint).rsplit(":", 1)[1])
+    port = int(loopback_http(endpoint_answering(answer)).rsplit(":", 1)[1])
     ours, peer = (loadgen.Endpoint(name, port, f"/{name}") for name in ("ours", "peer"))
     comparison, finder = (item.make for item in workload.items(ROOT / "queries", 10_000)[:2])
     loadgen.latency(ours, finder, samples=3, budget=10, timeout=10)  # asked of ours only
@@ -98,21 +108,7 @@ def test_an_error_is_counted_by_the_limit_our_answer_names(loopback_http: StandI
         ]
     )
 
-    class Endpoint(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = next(answers)
-            self.send_response(503)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    port = int(loopback_http(Endpoint).rsplit(":", 1)[1])
+    port = int(loopback_http(endpoint_answering(lambda _path, _body: (503, next(answers)))).rsplit(":", 1)[1])
     comparison = workload.items(ROOT / "queries", 10_000)[0].make
     outcome = loadgen.latency(loadgen.Endpoint("ours", port, "/"), comparison, samples=3, budget=10, timeout=10)
     assert outcome.errors == {"HTTP 503 Query Slots Taken": 1, "HTTP 503 Query Timeout": 1, "HTTP 503": 1}
