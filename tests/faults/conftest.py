@@ -93,6 +93,17 @@ def deepnote(server: LiveServer) -> tuple[int, str]:
     return int(row["triples"]["value"]), row["deepnote"]["value"]
 
 
+def settled_deepnote(server: LiveServer, name: str, seconds: float = 30) -> tuple[int, str]:
+    """Wait until the query names Deepnote `name` five times running, and return the last answer. After a switch,
+    /healthz five times running may all have reached one web worker; the other switches within its reload time."""
+
+    def five_in_a_row() -> tuple[int, str] | None:
+        answers = [deepnote(server) for _ in range(5)]
+        return answers[-1] if all(answer[1] == name for answer in answers) else None
+
+    return wait_for(five_in_a_row, seconds, f"answering from the build that names Deepnote {name!r}")
+
+
 class Article:
     """The article's data file of a project copy, to break and mend: each write starts from the original text."""
 

@@ -22,6 +22,7 @@ from .conftest import (
     has_ended,
     health,
     serve_copy,
+    settled_deepnote,
     settled_health,
     wait_for,
     web_workers,
@@ -57,7 +58,7 @@ def test_a_broken_data_file_keeps_the_last_good_build_and_says_why(copy: tuple[S
     article.name_deepnote("Deepnote Inc.")
     mended = settled_health(server, lambda h: h["status"] == "ok" and h["serving"]["build"] != good)
     assert mended["problems"] == [] and not mended["sources_changed_since_build"]
-    wait_for(lambda: all(deepnote(server)[1] == "Deepnote Inc." for _ in range(5)), 30, "on the mended build")
+    settled_deepnote(server, "Deepnote Inc.")
 
 
 def test_a_failing_reasoner_keeps_the_last_good_build_and_says_why(copy: tuple[Settings, LiveServer]) -> None:
@@ -84,8 +85,7 @@ def test_no_request_sees_half_a_build_while_builds_are_swapped(copy: tuple[Setti
     article.name_deepnote("Deepnote Inc.")
     second = settled_health(server, lambda h: h["status"] == "ok" and h["serving"]["build"] != first)["serving"]
     allowed = {(triples, "Deepnote"), (triples, "Deepnote Inc.")}  # renaming keeps the number of triples
-    # /healthz five times in a row may all have reached one web worker; the other switches within its reload time.
-    wait_for(lambda: all(deepnote(server) == (triples, "Deepnote Inc.") for _ in range(5)), 30, "on the new build")
+    assert settled_deepnote(server, "Deepnote Inc.") == (triples, "Deepnote Inc.")
 
     answers: list[tuple[int, str]] = []
     failures: list[BaseException] = []
@@ -124,7 +124,7 @@ def test_the_watcher_outlives_a_reload_of_the_web_workers(copy: tuple[Settings, 
     wait_for(lambda: not old & set(web_workers(server)), 20, "the old web workers gone")
     Article(settings).name_deepnote("Deepnote Inc.")
     settled_health(server, lambda h: h["status"] == "ok" and h["serving"]["build"] != good)
-    assert deepnote(server)[1] == "Deepnote Inc."
+    settled_deepnote(server, "Deepnote Inc.")
 
 
 def test_a_build_process_that_is_killed_is_a_failed_attempt(project_copy: Callable[[], Settings]) -> None:

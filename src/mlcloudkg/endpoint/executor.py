@@ -38,6 +38,7 @@ from mlcloudkg.errors import (
 # The titles of the two busy answers (503): which limit was reached, for operators and load tests.
 SLOTS_TAKEN = "Query Slots Taken"
 WORKERS_BUSY = "Query Workers Busy"
+
 _CONTEXT = multiprocessing.get_context("spawn")  # no fork of a threaded web worker
 # The engine needs about 1 KB of stack per level of a query's structure; 256 MiB (address space: only what a query
 # uses is ever touched) holds the deepest queries we could write within the default size limit.
