@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -314,7 +315,7 @@ def measure_throughput(
                 by_server[server] = {
                     "qps": statistics.median(o.throughput for o in outcomes),
                     "qps_each": [round(o.throughput, 1) for o in outcomes],
-                    "errors": sum(sum(o.errors.values()) for o in outcomes),
+                    "errors": dict(sum((Counter(o.errors) for o in outcomes), Counter())),
                 }
             results[mix][clients] = by_server
     return results

@@ -113,10 +113,17 @@ def throughput_table(result: dict[str, Any]) -> str:
                     cells.append(f"{figures['qps']:,.1f}")
             for ours, peer in RATIOS:
                 cells.append(ratio(by_server.get(ours, {}).get("qps"), by_server.get(peer, {}).get("qps")))
-            errors = {s: f["errors"] for s, f in by_server.items() if f.get("errors")}
-            cells.append(", ".join(f"{s}: {e}" for s, e in errors.items()))
+            cells.append("; ".join(f"{s}: {_errors(f['errors'])}" for s, f in by_server.items() if f.get("errors")))
             rows.append(cells)
     return table(header, rows)
+
+
+def _errors(errors: dict[str, int] | int) -> str:
+    """The errors of the runs of one mix, by kind (runs before the kinds were kept give a number)."""
+    if isinstance(errors, int):
+        return str(errors)
+    kinds = sorted(errors.items(), key=lambda kind: -kind[1])
+    return f"{sum(errors.values())} (" + ", ".join(f"{kind} {count}" for kind, count in kinds) + ")"
 
 
 def servers_table(result: dict[str, Any]) -> str:

@@ -45,6 +45,7 @@ from mlcloudkg.skolem import skolemized_triple
 NTRIPLES = "application/n-triples"
 TRIPLES_PER_CHUNK = 10_000
 SPOOL_BYTES = 64 << 20
+TIMEOUT_SECONDS = 3600.0
 SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
 SNAPSHOT_DATE = ox.NamedNode(str(MLC.snapshotDate))
 DEFAULT_GRAPH_NAME = ox.NamedNode(str(MLC.defaultGraphName))
@@ -74,9 +75,12 @@ class Published:
 
 
 class GraphStoreClient:
-    """The SPARQL 1.1 Graph Store HTTP Protocol with indirect graph identification (?graph=IRI, ?default)."""
+    """The SPARQL 1.1 Graph Store HTTP Protocol with indirect graph identification (?graph=IRI, ?default).
 
-    def __init__(self, url: str, authorization: str = "", timeout: float = 300.0) -> None:
+    `timeout` is how long the store may stay silent, above all while it commits a graph it has been sent: a store
+    commits the default graph of 10M triples (14M statements) in one transaction, which takes it many minutes."""
+
+    def __init__(self, url: str, authorization: str = "", timeout: float = TIMEOUT_SECONDS) -> None:
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"--to {url!r} is not the URL of a Graph Store Protocol service — accepted: an http:// or https:// "
