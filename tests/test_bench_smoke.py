@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench import loadgen, workload
 from bench.loadgen import percentile
-from bench.report import growth_exponent, ratio, table
+from bench.report import growth_exponent, ratio, table, throughput_table
 
 from .conftest import StandIn
 
@@ -48,6 +48,14 @@ def test_table_pads_columns_to_the_widest_cell() -> None:
         "|-----------|-------------|",
         "| wide cell | 1           |",
     ]
+
+
+def test_the_throughput_table_lists_each_servers_errors_by_kind_most_first() -> None:
+    slots, busy = "HTTP 503 Query Slots Taken", "HTTP 503 Query Workers Busy"
+    result = {"throughput": {"selective": {32: {"ours": {"qps": 2.0, "errors": {busy: 9, slots: 170}}}}}}
+    assert throughput_table(result).splitlines()[2].endswith(f"| ours: 179 ({slots} 170, {busy} 9) |")
+    earlier = {"throughput": {"selective": {32: {"ours": {"qps": 2.0, "errors": 179}}}}}  # a run before the kinds
+    assert throughput_table(earlier).splitlines()[2].endswith("| ours: 179 |")
 
 
 def endpoint_answering(answer: Callable[[str, bytes], tuple[int, bytes]]) -> type[http.server.BaseHTTPRequestHandler]:
