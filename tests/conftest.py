@@ -220,10 +220,10 @@ class StoreServer:
     graph_store_url: str
     process: subprocess.Popen[bytes]
 
-    def publish(self, settings: Settings) -> subprocess.CompletedProcess[str]:
+    def publish(self, settings: Settings, *options: str) -> subprocess.CompletedProcess[str]:
         """`mlcloudkg publish` of `settings`' build to this store."""
         extra = ("--default-graph", self.default_graph) if self.default_graph else ()
-        return run_cli(settings, "publish", "--to", self.graph_store_url, *extra)
+        return run_cli(settings, "publish", "--to", self.graph_store_url, *extra, *options)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -328,11 +328,12 @@ def serve_store(store: StoreServer, directory: Path) -> LiveServer:
 
 
 def published_store(kind: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreServer]:
-    """A store of `kind` holding the session's build, published twice (the second publish must change nothing)."""
+    """A store of `kind` holding the session's build, published twice (the second publish must change nothing),
+    the second time in parts of 500 statements (the larger graphs: a PUT and POSTs)."""
     server = STORES[kind](tmp_path_factory.mktemp(kind) / "data")
     try:
-        for _ in range(2):
-            published = server.publish(settings)
+        for options in [(), ("--part-statements", "500")]:
+            published = server.publish(settings, *options)
             assert published.returncode == 0, published.stderr
         yield server
     finally:

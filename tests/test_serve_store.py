@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +32,7 @@ from mlcloudkg.dataset import snapshot_graphs
 from mlcloudkg.errors import ConfigurationError, PublishFailed, StoreTimeout
 from mlcloudkg.history import change_dates
 from mlcloudkg.publish import GraphStoreClient, publish
-from mlcloudkg.release import GRAPH_SIZES_QUERY, read_release
+from mlcloudkg.release import GRAPH_SIZES_QUERY, publish_record, read_release
 from mlcloudkg.remote_store import RemoteStore, remote_store
 
 from .conftest import STORES, LiveServer, OxigraphServer, StandIn, StoreServer, free_port, run_cli, serve_store
@@ -151,14 +151,29 @@ def test_publish_to_an_unreachable_store_says_what_is_accepted(settings: Setting
     assert "Traceback" not in failed.stderr
 
 
+@dataclass
+class GraphStoreStandIn:
+    """What a Graph Store Protocol stand-in saw: the graph of each PUT and POST with its statements, and the most
+    requests in flight at once; `refuse` names a graph whose PUT it refuses."""
+
+    url: str
+    puts: list[str] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)
+    statements: dict[str, int] = field(default_factory=dict)
+    most_in_flight: int = 0
+    refused: list[str] = field(default_factory=list)
+
+    def refuse(self, graph: str) -> None:
+        self.refused.append(graph)
+
+
 @pytest.fixture
-def refusing_store() -> Iterator[tuple[str, list[str], list[int], Callable[[str], None]]]:
-    """A Graph Store Protocol stand-in on loopback that stores nothing: it notes the graph of each PUT and how many
-    were in flight at most, answers 404 for every GET (nothing published yet), and refuses with 500 the PUT of the
-    graph given to the returned callable."""
-    puts: list[str] = []
-    refused: list[str] = []
-    in_flight = [0, 0]  # now, most ever
+def graph_store_stand_in() -> Iterator[GraphStoreStandIn]:
+    """A Graph Store Protocol stand-in on loopback that stores nothing: it notes each PUT and POST, answers 404 for
+    every GET (nothing published yet), answers each PUT and POST 0.1 s after reading it (a store's commit), and
+    refuses with 500 the PUT of a graph it was told to refuse."""
+    seen = GraphStoreStandIn("")
+    in_flight = [0]
     lock = threading.Lock()
 
     class GraphStore(http.server.BaseHTTPRequestHandler):
@@ -166,17 +181,25 @@ def refusing_store() -> Iterator[tuple[str, list[str], list[int], Callable[[str]
             self._answer(404)
 
         def do_PUT(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
+            self._receive(seen.puts)
+
+        def do_POST(self) -> None:
+            self._receive(seen.posts)
+
+        def _receive(self, requests_of_the_kind: list[str]) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
             graph = parse_qs(urlsplit(self.path).query).get("graph", ["default"])[0]
             with lock:
-                puts.append(graph)
+                requests_of_the_kind.append(graph)
+                seen.statements[graph] = seen.statements.get(graph, 0) + body.count(b" .\n")
                 in_flight[0] += 1
-                in_flight[1] = max(in_flight)
-            if graph not in refused:
+                seen.most_in_flight = max(seen.most_in_flight, in_flight[0])
+            refused = graph in seen.refused and requests_of_the_kind is seen.puts
+            if not refused:
                 time.sleep(0.1)  # a store's commit: the senders overlap, and a refusal comes back before they finish
             with lock:
                 in_flight[0] -= 1
-            self._answer(500 if graph in refused else 204)
+            self._answer(500 if refused else 204)
 
         def _answer(self, status: int) -> None:
             self.send_response(status)
@@ -187,9 +210,10 @@ def refusing_store() -> Iterator[tuple[str, list[str], list[int], Callable[[str]
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GraphStore)
+    seen.url = f"http://127.0.0.1:{server.server_port}/store"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/store", puts, in_flight, refused.append
+    yield seen
     server.shutdown()
     server.server_close()
 
@@ -198,25 +222,64 @@ def refusing_store() -> Iterator[tuple[str, list[str], list[int], Callable[[str]
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.usefixtures("kg")  # the session's build
 def test_publish_sends_graphs_side_by_side_and_stops_at_a_refusal_before_the_version_record(
-    settings: Settings, refusing_store: tuple[str, list[str], list[int], Callable[[str], None]]
+    settings: Settings, graph_store_stand_in: GraphStoreStandIn
 ) -> None:
-    url, puts, in_flight, refuse = refusing_store
+    store = graph_store_stand_in
     built = current_build(settings)
     graphs = sorted(g.value for g in ox.Store.read_only(str(built.store_path)).named_graphs())
     in_order = [g for g in graphs if g != PROVENANCE]  # the order publish sends them in, after the default graph
     assert len(in_order) > 20
-    refuse(in_order[4])
+    store.refuse(in_order[4])
     with pytest.raises(PublishFailed) as failed:
-        publish(built, GraphStoreClient(url), jobs=4)
+        publish(built, GraphStoreClient(store.url), jobs=4)
     assert f"<{in_order[4]}> (500" in str(failed.value)
     # Sent side by side, at most four at once; the PUTs under way when the refusal came finished before publish
     # raised, none started after, and graph:provenance, which holds the version replicas read, was never written.
-    assert 2 <= in_flight[1] <= 4
-    sent = list(puts)
+    assert 2 <= store.most_in_flight <= 4
+    sent = list(store.puts)
     time.sleep(0.3)
-    assert puts == sent
+    assert store.puts == sent
     assert in_order[4] in sent and PROVENANCE not in sent
     assert len(sent) < len(in_order) / 2
+
+
+@pytest.mark.usefixtures("kg")  # the session's build
+def test_a_graph_larger_than_a_part_is_put_then_posted_in_parts(
+    settings: Settings, graph_store_stand_in: GraphStoreStandIn
+) -> None:
+    store = graph_store_stand_in
+    built = current_build(settings)
+    sizes = {name: int(size) for name, size in built.manifest["graphs"].items()}
+    published = publish(built, GraphStoreClient(store.url), jobs=4, part_statements=100)
+    assert sizes["default"] > 3_000  # so it goes in over 30 parts
+    # One part for each 100 statements begun (a graph of exactly 100 is one PUT), an empty graph a PUT of nothing.
+    parts = {graph: max(1, -(-statements // 100)) for graph, statements in store.statements.items()}
+    assert {graph: store.posts.count(graph) for graph in sizes} == {graph: n - 1 for graph, n in parts.items()}
+    # Each graph PUT once, whatever its size, and every statement sent once: the version record goes into the
+    # default graph and graph:provenance besides the build's own.
+    assert sorted(store.puts) == sorted(sizes)
+    assert set(store.posts) <= set(store.puts)
+    record = len(publish_record(built))
+    assert published.triples == sum(sizes.values()) + 2 * record
+    assert store.statements == {**sizes, "default": sizes["default"] + record, PROVENANCE: sizes[PROVENANCE] + record}
+
+
+@pytest.mark.usefixtures("kg")  # the session's build
+def test_publish_gives_up_on_a_store_silent_past_its_timeout(
+    settings: Settings, graph_store_stand_in: GraphStoreStandIn
+) -> None:
+    url, puts = graph_store_stand_in.url, graph_store_stand_in.puts  # each PUT is answered after 0.1 s
+    failed = run_cli(settings, "publish", "--to", url, "--timeout", "0.05")
+    assert failed.returncode == 5
+    assert re.search(rf"cannot PUT (the default graph|<\S+>) at {re.escape(url)}\?\S+: timed out", failed.stderr)
+    assert "accepted: the URL of a running store's Graph Store Protocol service that answers within 0.05 s" in (
+        " ".join(failed.stderr.split())
+    )
+    assert "Traceback" not in failed.stderr
+    assert PROVENANCE not in puts  # the version record, which replicas read, is never written after a failure
+    refused = run_cli(settings, "publish", "--to", url, "--timeout", "0")
+    assert refused.returncode == 2
+    assert "'--timeout' (env var: 'MLCLOUDKG_PUBLISH_TIMEOUT'): 0.0 is not in the range x>0" in refused.stderr
 
 
 @pytest.mark.usefixtures("kg")  # the session's build

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 import click
 
 from mlcloudkg import __version__
-from mlcloudkg.config import MAX_PUBLISH_JOBS, PUBLISH_JOBS, Settings
+from mlcloudkg.config import (
+    MAX_PUBLISH_JOBS,
+    PUBLISH_JOBS,
+    PUBLISH_PART_STATEMENTS,
+    PUBLISH_TIMEOUT_SECONDS,
+    Settings,
+)
 from mlcloudkg.errors import MlcloudkgError, ValidationFailed
 
 if TYPE_CHECKING:
@@ -266,8 +272,36 @@ def serve(settings: Settings, **options: object) -> None:
     show_envvar=True,
     help="Graphs sent at once: each is a transaction of the store, which commits several at a time.",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=PUBLISH_TIMEOUT_SECONDS,
+    envvar="MLCLOUDKG_PUBLISH_TIMEOUT",
+    show_default=True,
+    show_envvar=True,
+    help="Seconds the store may take to answer one request: it answers once it has committed what it was sent.",
+)
+@click.option(
+    "--part-statements",
+    type=click.IntRange(min=1),
+    default=PUBLISH_PART_STATEMENTS,
+    envvar="MLCLOUDKG_PUBLISH_PART_STATEMENTS",
+    show_default=True,
+    show_envvar=True,
+    help="The most statements sent in one request; a larger graph goes in parts (PUT, then POSTs), as a store "
+    "holds each request's transaction in memory.",
+)
 @click.pass_obj
-def publish(settings: Settings, url: str, auth: str, default_graph: str | None, jobs: int) -> None:
+def publish(
+    settings: Settings,
+    *,
+    url: str,
+    auth: str,
+    default_graph: str | None,
+    jobs: int,
+    timeout: float,
+    part_statements: int,
+) -> None:
     """Load the built, reasoned dataset into a SPARQL store: every named graph (asserted, inferred, provenance,
     snapshots, passages) and the default graph, each replacing the store's graph of the same name.
 
@@ -279,9 +313,9 @@ def publish(settings: Settings, url: str, auth: str, default_graph: str | None, 
     from mlcloudkg.publish import publish as run_publish
     from mlcloudkg.served_build import build_to_serve
 
-    client = GraphStoreClient(url, authorization_header(auth, "--auth"))
+    client = GraphStoreClient(url, authorization_header(auth, "--auth"), timeout)
     built = build_to_serve(settings).build
-    published = run_publish(built, client, default_graph, jobs)
+    published = run_publish(built, client, default_graph, jobs, part_statements)
     click.echo(
         f"published {published.version} to {url}: {published.graphs} graphs, {published.triples:,} triples "
         f"({published.seconds:.1f} s)"

@@ -17,6 +17,12 @@ ENV_PREFIX = "MLCLOUDKG_"
 # How many graphs `publish` sends at once (each PUT is a transaction of the store, see publish.py).
 PUBLISH_JOBS = 4
 MAX_PUBLISH_JOBS = 64
+# How long `publish` waits for the store to answer one request: it answers once it has committed what it was sent,
+# which for a large part on a busy store takes minutes.
+PUBLISH_TIMEOUT_SECONDS = 3600.0
+# The most statements `publish` sends in one request: a store holds a request's transaction in memory (Oxigraph's
+# server took over 15 GB for a graph of the 10M build, and was killed), so larger graphs go in parts.
+PUBLISH_PART_STATEMENTS = 250_000
 
 
 def _find_project_root() -> Path:

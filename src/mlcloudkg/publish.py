@@ -7,13 +7,17 @@ graph is the union of its named graphs (Virtuoso, GraphDB) would answer with eve
 there the default graph goes into a named graph of the user's choice (`default_graph`), which the publish record
 names, and the services reading the store ask their queries with it as the default graph. Bodies are N-Triples,
 written in chunks to a spool file (in memory up to SPOOL_BYTES, then on disk), never built whole in memory, and sent
-with their length: Virtuoso answers a chunked body with 201 Created and stores nothing. Blank nodes are written as
-skolem IRIs (skolem.py). Graphs are sent `jobs` at a time: each PUT is a transaction of the store, whose commit
-(not our sending) is most of a small graph's time, and a store commits several at once.
+with their length: Virtuoso answers a chunked body with 201 Created and stores nothing. A graph larger than a part
+(`part_statements`) is sent in parts, the first PUT (replacing the graph) and the others POSTed (added to it): a
+store holds each request's transaction in memory, and one graph of the 10M build took Oxigraph's server over 15 GB.
+Blank nodes are written as skolem IRIs (skolem.py), so that the parts of a graph name the same nodes. Graphs are
+sent `jobs` at a time: each PUT is a transaction of the store, whose commit (not our sending) is most of a small
+graph's time, and a store commits several at once.
 
 The order makes a re-publish safe for the services reading the store: graph:provenance, which holds the version
-record (release.py), is written last, so the version they read changes only once all the data is in place; then
-the graphs of the previous version that this one no longer has are deleted.
+record (release.py), is written last, so the version they read changes only once all the data is in place; then the
+graphs of the previous version that this one no longer has are deleted. Until then they read the previous record
+over graphs being replaced one by one, and a graph sent in parts part by part.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice
+from itertools import chain, islice
 from typing import IO
 from urllib.parse import quote
 
@@ -35,7 +39,7 @@ import pyoxigraph as ox
 
 from mlcloudkg import __version__
 from mlcloudkg.build import Build
-from mlcloudkg.config import MAX_PUBLISH_JOBS, PUBLISH_JOBS
+from mlcloudkg.config import MAX_PUBLISH_JOBS, PUBLISH_JOBS, PUBLISH_PART_STATEMENTS, PUBLISH_TIMEOUT_SECONDS
 from mlcloudkg.dataset import DEFAULT, PROVENANCE, snapshot_graphs
 from mlcloudkg.errors import ConfigurationError, PublishFailed
 from mlcloudkg.namespaces import MLC, RDF_TYPE_NODE
@@ -45,7 +49,6 @@ from mlcloudkg.skolem import skolemized_triple
 NTRIPLES = "application/n-triples"
 TRIPLES_PER_CHUNK = 10_000
 SPOOL_BYTES = 64 << 20
-TIMEOUT_SECONDS = 3600.0
 SOURCED_GRAPH = ox.NamedNode(str(MLC.SourcedGraph))
 SNAPSHOT_DATE = ox.NamedNode(str(MLC.snapshotDate))
 DEFAULT_GRAPH_NAME = ox.NamedNode(str(MLC.defaultGraphName))
@@ -75,12 +78,10 @@ class Published:
 
 
 class GraphStoreClient:
-    """The SPARQL 1.1 Graph Store HTTP Protocol with indirect graph identification (?graph=IRI, ?default).
+    """The SPARQL 1.1 Graph Store HTTP Protocol with indirect graph identification (?graph=IRI, ?default); `timeout`
+    is how long the store may stay silent (config.PUBLISH_TIMEOUT_SECONDS)."""
 
-    `timeout` is how long the store may stay silent, above all while it commits a graph it has been sent: a store
-    commits the default graph of 10M triples (14M statements) in one transaction, which takes it many minutes."""
-
-    def __init__(self, url: str, authorization: str = "", timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, url: str, authorization: str = "", timeout: float = PUBLISH_TIMEOUT_SECONDS) -> None:
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"--to {url!r} is not the URL of a Graph Store Protocol service — accepted: an http:// or https:// "
@@ -91,14 +92,22 @@ class GraphStoreClient:
         self.timeout = timeout
 
     def put(self, graph: ox.NamedNode | ox.DefaultGraph, body: Iterable[bytes]) -> None:
-        """Replace the graph with the N-Triples of `body`, spooled first so as to be sent with its length."""
+        """Replace the graph with the N-Triples of `body`."""
+        self._upload("PUT", graph, body)
+
+    def post(self, graph: ox.NamedNode | ox.DefaultGraph, body: Iterable[bytes]) -> None:
+        """Add the N-Triples of `body` to the graph."""
+        self._upload("POST", graph, body)
+
+    def _upload(self, method: str, graph: ox.NamedNode | ox.DefaultGraph, body: Iterable[bytes]) -> None:
+        """Send `body`, spooled first so as to be sent with its length."""
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
             for chunk in body:
                 spool.write(chunk)
             length = spool.tell()
             spool.seek(0)
             headers = {"Content-Type": f"{NTRIPLES}; charset=utf-8", "Content-Length": str(length)}
-            self._send("PUT", graph, spool, headers)
+            self._send(method, graph, spool, headers)
 
     def get(self, graph: ox.NamedNode) -> list[ox.Triple] | None:
         """The graph's statements, or None when the store has no such graph (404)."""
@@ -159,14 +168,24 @@ class GraphStoreClient:
 
 
 def publish(
-    build: Build, client: GraphStoreClient, default_graph: str | None = None, jobs: int = PUBLISH_JOBS
+    build: Build,
+    client: GraphStoreClient,
+    default_graph: str | None = None,
+    jobs: int = PUBLISH_JOBS,
+    part_statements: int = PUBLISH_PART_STATEMENTS,
 ) -> Published:
     """Load `build` into the store behind `client` (see the module's description for the order), `jobs` graphs at
-    a time; its default graph into the store's, or into the named graph `default_graph` (an IRI) when given."""
+    a time, at most `part_statements` statements a request; its default graph into the store's, or into the named
+    graph `default_graph` (an IRI) when given."""
     if not 1 <= jobs <= MAX_PUBLISH_JOBS:
         raise ConfigurationError(
             f"jobs={jobs} (how many graphs publish sends at once) is out of range — accepted: a whole number from 1 "
             f"to {MAX_PUBLISH_JOBS}"
+        )
+    if part_statements < 1:
+        raise ConfigurationError(
+            f"part_statements={part_statements} (the most statements publish sends in one request) is out of range "
+            "— accepted: a whole number from 1"
         )
     started = time.perf_counter()
     store = ox.Store.read_only(str(build.store_path))
@@ -176,8 +195,9 @@ def publish(
     previous = _published_graphs(client.get(PROVENANCE) or [])
     # The default graph first: the largest by far, it is sent while the others go beside it.
     parts: list[_Part] = [(default, DEFAULT, record), *((g, g, []) for g in sorted(graphs, key=lambda g: g.value))]
-    triples = _put_all(client, store, parts, jobs)
-    triples += _put(client, PROVENANCE, store.quads_for_pattern(None, None, None, PROVENANCE), record)
+    triples = _put_all(client, store, parts, jobs, part_statements)
+    provenance = store.quads_for_pattern(None, None, None, PROVENANCE)
+    triples += _put(client, PROVENANCE, provenance, record, part_statements)
     current = {g.value for g in graphs} | ({default.value} if isinstance(default, ox.NamedNode) else set())
     removed = tuple(sorted(previous - current - {PROVENANCE.value}))
     for stale in removed:
@@ -201,14 +221,14 @@ def _default_graph_name(iri: str, taken: set[ox.NamedNode]) -> ox.NamedNode:
 _Part = tuple[ox.NamedNode | ox.DefaultGraph, ox.NamedNode | ox.DefaultGraph, list[ox.Triple]]
 
 
-def _put_all(client: GraphStoreClient, store: ox.Store, parts: list[_Part], jobs: int) -> int:
+def _put_all(client: GraphStoreClient, store: ox.Store, parts: list[_Part], jobs: int, part_statements: int) -> int:
     """PUT every part, `jobs` at a time; returns the statements sent. After a failure no other PUT starts (those
     under way finish), and the first failure is raised."""
 
     def send(part: _Part) -> int:
         target, source, extra = part
         try:
-            return _put(client, target, store.quads_for_pattern(None, None, None, source), extra)
+            return _put(client, target, store.quads_for_pattern(None, None, None, source), extra, part_statements)
         except BaseException as error:
             # The traceback's frames hold the graph's quad iterator, which pyoxigraph lets only this thread drop.
             traceback.clear_frames(error.__traceback__)
@@ -230,16 +250,25 @@ def _put(
     client: GraphStoreClient,
     graph: ox.NamedNode | ox.DefaultGraph,
     quads: Iterable[ox.Quad],
-    extra: list[ox.Triple] | None = None,
+    extra: list[ox.Triple],
+    part_statements: int,
 ) -> int:
+    """Replace the graph with `quads` and `extra`: the first part PUT, the others POSTed; returns the statements."""
+    # chain, not a tuple: the default graph at 10M is 14M statements, which a tuple held in memory at once (5 GB).
+    statements = (skolemized_triple(t) for t in chain((q.triple for q in quads), extra))
     counted = [0]
-    client.put(graph, _ntriples(quads, extra or [], counted))
+    client.put(graph, _ntriples(islice(statements, part_statements), counted))  # even empty: it replaces
+    while counted[0] % part_statements == 0:  # the part was full: there may be more
+        chunks = _ntriples(islice(statements, part_statements), counted)
+        first = next(chunks, None)
+        if first is None:
+            break
+        client.post(graph, chain([first], chunks))
     return counted[0]
 
 
-def _ntriples(quads: Iterable[ox.Quad], extra: list[ox.Triple], counted: list[int]) -> Iterator[bytes]:
-    """N-Triples in chunks of TRIPLES_PER_CHUNK statements, blank nodes as skolem IRIs; counts what it wrote."""
-    statements = (skolemized_triple(t) for t in (*(q.triple for q in quads), *extra))
+def _ntriples(statements: Iterator[ox.Triple], counted: list[int]) -> Iterator[bytes]:
+    """N-Triples in chunks of TRIPLES_PER_CHUNK statements; counts what it wrote."""
     while chunk := list(islice(statements, TRIPLES_PER_CHUNK)):
         counted[0] += len(chunk)
         yield ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES)
