@@ -549,13 +549,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--oxigraph-max",
         default="10M",
-        help="largest size `oxigraph serve` is run at (loading it takes about 400 s at 10M, once a repeat)",
+        help="largest size `oxigraph serve` is run at (loading it takes about 250 to 400 s at 10M, once a repeat)",
     )
     parser.add_argument(
         "--remote-max",
         default="1M",
         help="largest size ours over an Oxigraph server is run at (publishing over the Graph Store Protocol takes "
-        "about 200 s a million triples)",
+        "about 2 min a million triples: 20 min at 10M)",
     )
     options = parser.parse_args(argv)
     options.clients = [int(c) for c in options.clients.split(",")]
