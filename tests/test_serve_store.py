@@ -292,6 +292,9 @@ def test_publish_jobs_out_of_range_is_refused_before_anything_is_sent(settings: 
     )
     with pytest.raises(ConfigurationError, match=out_of_range):
         publish(current_build(settings), GraphStoreClient(f"http://127.0.0.1:{free_port()}/store"), jobs=65)
+    no_part = r"part_statements=0 \(the most statements publish sends in one request\) is out of range — accepted"
+    with pytest.raises(ConfigurationError, match=no_part):
+        publish(current_build(settings), GraphStoreClient(f"http://127.0.0.1:{free_port()}/store"), part_statements=0)
 
 
 @pytest.mark.parametrize(
